@@ -1,0 +1,440 @@
+//! The sans-IO decoder: bytes in, "frame here", "need more" or an error out.
+
+use std::ops::Range;
+
+use crate::config::{FrameConfig, Oversize};
+use crate::error::{ConfigError, FrameError, HeaderError};
+use crate::stats::FrameStats;
+
+/// What [`FrameDecoder::decode`] found at the front of the buffer it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Decoded {
+    /// A whole frame is at the front of the buffer.
+    ///
+    /// The caller delivers `buf[frame]` and then drops the first `consumed` bytes of its
+    /// buffer. `frame.end == consumed`, and `frame.start` is the number of stripped header
+    /// bytes.
+    Frame {
+        /// Where the delivered frame lies in the buffer.
+        frame: Range<usize>,
+        /// How many bytes the frame occupies at the front of the buffer.
+        consumed: usize,
+    },
+    /// The frame is not complete: at least `needed` more bytes must be appended to the
+    /// same buffer before calling again. Never zero.
+    Incomplete {
+        /// The fewest further bytes that can change the answer.
+        needed: usize,
+    },
+    /// Bytes of an oversized frame were discarded ([`Oversize::Skip`]): the caller drops
+    /// the first `consumed` bytes of its buffer and calls again.
+    Skipped {
+        /// How many bytes to drop from the front of the buffer.
+        consumed: usize,
+    },
+}
+
+/// Where the decoder is in the stream. Invariant: in every state but `Discard`, the
+/// caller's buffer starts at the first byte of the current frame.
+#[derive(Debug)]
+enum State {
+    /// Waiting for a complete header.
+    Header,
+    /// The header was parsed: the frame is `header_len + payload_len` bytes long.
+    Payload {
+        header_len: usize,
+        payload_len: usize,
+    },
+    /// Discarding an oversized frame: `remaining` of its `total` bytes are still to come.
+    Discard { remaining: u64, total: u64 },
+    /// A fatal error was reported; it is reported again on every call.
+    Failed(FrameError),
+}
+
+/// A sans-IO length-prefixed frame decoder.
+///
+/// It holds no buffer and does no I/O. The caller keeps the bytes received so far in a
+/// buffer that starts at the current frame, and calls [`decode`](Self::decode) with it
+/// whenever bytes arrive; the answer says where the frame is, how many more bytes are
+/// needed, or what is wrong. Each call does work bounded by the header length, never by
+/// the buffer: a frame that arrives one byte at a time is not rescanned.
+///
+/// At the end of the stream, [`decode_eof`](Self::decode_eof) tells a clean end at a frame
+/// boundary (`Ok(None)`) from a truncated frame.
+///
+/// # Examples
+///
+/// ```
+/// use lenframe::{Decoded, FrameConfig, FrameDecoder};
+///
+/// let mut dec = FrameDecoder::new(FrameConfig::default())?;
+/// let wire = b"\x00\x00\x00\x05hello\x00\x00";
+/// match dec.decode(wire)? {
+///     Decoded::Frame { frame, consumed } => {
+///         assert_eq!(&wire[frame], b"hello");
+///         assert_eq!(consumed, 9);
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// // Two bytes of the next header: two more are needed.
+/// assert_eq!(dec.decode(&wire[9..])?, Decoded::Incomplete { needed: 2 });
+/// # Ok::<(), lenframe::FrameError>(())
+/// ```
+#[derive(Debug)]
+pub struct FrameDecoder {
+    config: FrameConfig,
+    max: usize,
+    state: State,
+    stats: FrameStats,
+}
+
+impl FrameDecoder {
+    /// Makes a decoder for `config`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when the layout is impossible (see [`FrameConfig::validate`]).
+    pub fn new(config: FrameConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(FrameDecoder {
+            max: config.get_max_frame_len(),
+            config,
+            state: State::Header,
+            stats: FrameStats::default(),
+        })
+    }
+
+    /// The configuration this decoder was made with.
+    pub fn config(&self) -> &FrameConfig {
+        &self.config
+    }
+
+    /// Frames and bytes delivered and skipped so far.
+    pub fn stats(&self) -> FrameStats {
+        self.stats
+    }
+
+    /// Returns `true` when the decoder is between frames: nothing of a next frame has been
+    /// seen (in the buffer last passed) or is being discarded.
+    pub fn is_at_boundary(&self) -> bool {
+        matches!(self.state, State::Header)
+    }
+
+    /// Decodes the frame at the front of `buf`.
+    ///
+    /// `buf` holds the bytes received since the last frame (or skip) that was consumed;
+    /// bytes may be appended between calls, never removed except as told by a result.
+    ///
+    /// # Errors
+    ///
+    /// - [`FrameError::TooLarge`] when the header declares a payload over the limit. Under
+    ///   [`Oversize::Error`] the decoder is then failed and every later call returns the same
+    ///   error; under [`Oversize::Skip`] the following calls discard the frame
+    ///   ([`Decoded::Skipped`]) and go on.
+    /// - [`FrameError::InvalidHeader`] for a header no bytes could make valid. Fatal.
+    pub fn decode(&mut self, buf: &[u8]) -> Result<Decoded, FrameError> {
+        match self.state {
+            State::Header => self.decode_header(buf),
+            State::Payload {
+                header_len,
+                payload_len,
+            } => Ok(self.decode_payload(buf, header_len, payload_len)),
+            State::Discard { remaining, total } => Ok(self.discard(buf, remaining, total)),
+            State::Failed(ref err) => Err(err.clone_decode_error().unwrap_or(FrameError::Poisoned)),
+        }
+    }
+
+    /// Says what the end of the stream means, given the bytes left in the buffer.
+    ///
+    /// # Errors
+    ///
+    /// - `Ok(None)`: a clean end, at a frame boundary.
+    /// - [`FrameError::Truncated`]: the stream ended inside a frame (header or payload),
+    ///   with the frame's expected and received byte counts.
+    /// - The decoder's earlier fatal error, if it has one.
+    ///
+    /// A complete frame still in `buf` is not an end: call [`decode`](Self::decode) first.
+    pub fn decode_eof(&mut self, buf: &[u8]) -> Result<Option<Decoded>, FrameError> {
+        let (expected, received) = match self.decode(buf)? {
+            frame @ (Decoded::Frame { .. } | Decoded::Skipped { .. }) => return Ok(Some(frame)),
+            Decoded::Incomplete { .. } if buf.is_empty() && self.is_at_boundary() => {
+                return Ok(None)
+            }
+            Decoded::Incomplete { needed } => self.progress(buf.len(), needed),
+        };
+        Err(FrameError::Truncated { expected, received })
+    }
+
+    /// `(expected, received)` byte counts of the current frame, given the bytes in the
+    /// caller's buffer and the decoder's last `needed` answer.
+    pub fn progress(&self, buffered: usize, needed: usize) -> (u64, u64) {
+        match self.state {
+            State::Discard { remaining, total } => (total, total - remaining),
+            _ => (
+                (buffered as u64).saturating_add(needed as u64),
+                buffered as u64,
+            ),
+        }
+    }
+
+    fn decode_header(&mut self, buf: &[u8]) -> Result<Decoded, FrameError> {
+        let offset = self.config.get_length_field_offset();
+        let min_header = self.config.min_header_len();
+        if buf.len() < min_header {
+            return Ok(Decoded::Incomplete {
+                needed: min_header - buf.len(),
+            });
+        }
+        let (field, field_len) = match self.config.get_length_field().read(&buf[offset..]) {
+            Ok(Some(parsed)) => parsed,
+            // Only the varint can still be short here, and it grows a byte at a time.
+            Ok(None) => return Ok(Decoded::Incomplete { needed: 1 }),
+            Err(e) => return Err(self.fail(e.into())),
+        };
+        // The config guarantees offset + field_len <= max_header_len fits in usize.
+        let header_len = offset + field_len;
+        let adjustment = self.config.get_length_adjustment();
+        let payload = i128::from(field) + adjustment as i128;
+        if payload < 0 {
+            return Err(self.fail(HeaderError::NegativeLength { field, adjustment }.into()));
+        }
+        if payload > self.max as i128 {
+            let len = u64::try_from(payload).unwrap_or(u64::MAX);
+            let err = FrameError::TooLarge { len, max: self.max };
+            return Err(match self.config.get_oversize() {
+                Oversize::Error => self.fail(err),
+                Oversize::Skip => {
+                    let total = len.saturating_add(header_len as u64);
+                    self.state = State::Discard {
+                        remaining: total,
+                        total,
+                    };
+                    self.stats.skipped_frames += 1;
+                    err
+                }
+            });
+        }
+        // payload <= max, and the config checked that max_header_len + max fits in usize.
+        let payload_len = payload as usize;
+        self.state = State::Payload {
+            header_len,
+            payload_len,
+        };
+        Ok(self.decode_payload(buf, header_len, payload_len))
+    }
+
+    fn decode_payload(&mut self, buf: &[u8], header_len: usize, payload_len: usize) -> Decoded {
+        let total = header_len + payload_len;
+        if buf.len() < total {
+            return Decoded::Incomplete {
+                needed: total - buf.len(),
+            };
+        }
+        let skip = self.config.get_num_skip().unwrap_or(header_len);
+        self.state = State::Header;
+        self.stats.frames += 1;
+        self.stats.bytes += (total - skip) as u64;
+        Decoded::Frame {
+            frame: skip..total,
+            consumed: total,
+        }
+    }
+
+    fn discard(&mut self, buf: &[u8], remaining: u64, total: u64) -> Decoded {
+        if buf.is_empty() {
+            // The shortest answer that still makes progress once bytes arrive.
+            let needed = usize::try_from(remaining).unwrap_or(usize::MAX);
+            return Decoded::Incomplete { needed };
+        }
+        let consumed = usize::try_from(remaining).map_or(buf.len(), |r| r.min(buf.len()));
+        let remaining = remaining - consumed as u64;
+        self.stats.skipped_bytes += consumed as u64;
+        self.state = if remaining == 0 {
+            State::Header
+        } else {
+            State::Discard { remaining, total }
+        };
+        Decoded::Skipped { consumed }
+    }
+
+    fn fail(&mut self, err: FrameError) -> FrameError {
+        let copy = err.clone_decode_error().unwrap_or(FrameError::Poisoned);
+        self.state = State::Failed(copy);
+        err
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LengthField;
+
+    fn dec(cfg: FrameConfig) -> FrameDecoder {
+        FrameDecoder::new(cfg).unwrap()
+    }
+
+    #[test]
+    fn every_prefix_of_a_header_is_incomplete() {
+        let wire = b"\x00\x00\x00\x03abc";
+        let mut d = dec(FrameConfig::default());
+        for cut in 0..wire.len() {
+            // Inside the header only the header's bytes are known to be needed.
+            let needed = if cut < 4 { 4 - cut } else { wire.len() - cut };
+            assert_eq!(
+                d.decode(&wire[..cut]).unwrap(),
+                Decoded::Incomplete { needed }
+            );
+        }
+        assert_eq!(
+            d.decode(wire).unwrap(),
+            Decoded::Frame {
+                frame: 4..7,
+                consumed: 7
+            }
+        );
+        assert!(d.is_at_boundary());
+    }
+
+    #[test]
+    fn limit_is_inclusive_and_checked_after_adjustment() {
+        let cfg = FrameConfig::default()
+            .max_frame_len(10)
+            .length_adjustment(2);
+        let mut d = dec(cfg);
+        // Field 8 + adjustment 2 = 10: exactly the limit.
+        assert_eq!(
+            d.decode(b"\x00\x00\x00\x08").unwrap(),
+            Decoded::Incomplete { needed: 10 }
+        );
+        let mut d = dec(cfg);
+        // Field 9 + 2 = 11 is over, although the raw field is under the limit.
+        assert!(matches!(
+            d.decode(b"\x00\x00\x00\x09"),
+            Err(FrameError::TooLarge { len: 11, max: 10 })
+        ));
+        // Fatal under Oversize::Error: the same error on every call, whatever follows.
+        assert!(matches!(
+            d.decode(b""),
+            Err(FrameError::TooLarge { len: 11, max: 10 })
+        ));
+    }
+
+    #[test]
+    fn skip_discards_and_realigns() {
+        let cfg = FrameConfig::default()
+            .max_frame_len(2)
+            .oversize(Oversize::Skip);
+        let mut d = dec(cfg);
+        let wire = b"\x00\x00\x00\x03xyz\x00\x00\x00\x01k";
+        assert!(matches!(
+            d.decode(wire),
+            Err(FrameError::TooLarge { len: 3, max: 2 })
+        ));
+        assert_eq!(
+            d.decode(&wire[..5]).unwrap(),
+            Decoded::Skipped { consumed: 5 }
+        );
+        assert_eq!(
+            d.decode(&wire[5..6]).unwrap(),
+            Decoded::Skipped { consumed: 1 }
+        );
+        assert_eq!(d.decode(&[]).unwrap(), Decoded::Incomplete { needed: 1 });
+        assert_eq!(
+            d.decode(&wire[6..]).unwrap(),
+            Decoded::Skipped { consumed: 1 }
+        );
+        assert_eq!(
+            d.decode(&wire[7..]).unwrap(),
+            Decoded::Frame {
+                frame: 4..5,
+                consumed: 5
+            }
+        );
+        let stats = d.stats();
+        assert_eq!(
+            (
+                stats.frames,
+                stats.bytes,
+                stats.skipped_frames,
+                stats.skipped_bytes
+            ),
+            (1, 1, 1, 7)
+        );
+    }
+
+    #[test]
+    fn eof_tells_clean_end_from_truncation() {
+        let mut d = dec(FrameConfig::default());
+        assert!(d.decode_eof(b"").unwrap().is_none());
+        assert!(matches!(
+            d.decode_eof(b"\x00\x00"),
+            Err(FrameError::Truncated {
+                expected: 4,
+                received: 2
+            })
+        ));
+        assert!(matches!(
+            d.decode_eof(b"\x00\x00\x00\x05ab"),
+            Err(FrameError::Truncated {
+                expected: 9,
+                received: 6
+            })
+        ));
+        let empty_frame = b"\x00\x00\x00\x00";
+        let mut d = dec(FrameConfig::default());
+        assert_eq!(
+            d.decode_eof(empty_frame).unwrap(),
+            Some(Decoded::Frame {
+                frame: 4..4,
+                consumed: 4
+            })
+        );
+    }
+
+    #[test]
+    fn negative_adjusted_length_is_invalid() {
+        let mut d = dec(FrameConfig::default().length_adjustment(-4));
+        assert!(matches!(
+            d.decode(b"\x00\x00\x00\x03"),
+            Err(FrameError::InvalidHeader(HeaderError::NegativeLength {
+                field: 3,
+                adjustment: -4
+            }))
+        ));
+    }
+
+    #[test]
+    fn offset_and_strip_select_the_delivered_bytes() {
+        let cfg = FrameConfig::default()
+            .length_field(LengthField::U16Le)
+            .length_field_offset(1)
+            .num_skip(1);
+        let mut d = dec(cfg);
+        let wire = b"\x7f\x02\x00hi";
+        assert_eq!(
+            d.decode(wire).unwrap(),
+            Decoded::Frame {
+                frame: 1..5,
+                consumed: 5
+            }
+        );
+    }
+
+    #[test]
+    fn u64_field_at_the_extremes_does_not_wrap() {
+        let cfg = FrameConfig::default()
+            .length_field(LengthField::U64Be)
+            .length_adjustment(isize::MAX);
+        let mut d = dec(cfg.max_frame_len(100).oversize(Oversize::Skip));
+        let err = d.decode(&u64::MAX.to_be_bytes()).unwrap_err();
+        assert!(matches!(
+            err,
+            FrameError::TooLarge {
+                len: u64::MAX,
+                max: 100
+            }
+        ));
+        assert_eq!(d.progress(0, 1), (u64::MAX, 0));
+    }
+}
