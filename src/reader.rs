@@ -227,7 +227,7 @@ impl<R: Read> FrameReader<R> {
     /// bytes read, 0 at the end of the stream. `needed` is the decoder's last answer.
     fn fill(&mut self, needed: usize) -> Result<usize, FrameError> {
         if self.end == self.buf.len() {
-            self.make_room(needed);
+            self.make_room();
         }
         loop {
             self.arm_deadline(needed)?;
@@ -256,7 +256,7 @@ impl<R: Read> FrameReader<R> {
 
     /// Makes the buffer's spare room non-empty: moves the current frame's bytes to the
     /// front, or, when they fill the buffer, grows it by at most one step.
-    fn make_room(&mut self, needed: usize) {
+    fn make_room(&mut self) {
         if self.start > 0 {
             // Each byte moves at most once: after this the frame starts at 0 until consumed.
             self.buf.copy_within(self.start..self.end, 0);
@@ -264,11 +264,11 @@ impl<R: Read> FrameReader<R> {
             self.start = 0;
             return;
         }
-        // Grow by what the frame still needs, at most one step: never by what a header
-        // declares but has not arrived.
-        let grow = needed.clamp(1, self.step);
-        self.buf.reserve_exact(grow);
-        self.buf.resize(self.buf.len() + grow, 0);
+        // The buffer is full of one frame's bytes (or not yet allocated): grow by one step,
+        // never by what a header declares but has not arrived. Capacity thus stays within
+        // the bytes received (at most one frame) plus one step.
+        self.buf.reserve_exact(self.step);
+        self.buf.resize(self.buf.len() + self.step, 0);
     }
 
     /// Before a read: sets the socket's timeout to the time left of the frame's deadline
