@@ -171,7 +171,11 @@ impl<W: Write> FrameWriter<W> {
                     self.count(payload.len());
                     return Ok(());
                 }
-                Err(e) => return Err(self.fail(e)),
+                Err(e) => {
+                    // Part of the frame is out and the rest never will be.
+                    self.poisoned = true;
+                    return Err(FrameError::Io(e));
+                }
             }
         }
         self.buf.clear();
