@@ -48,7 +48,7 @@ fn read_one_byte_per_call_delivers_same_frames() {
     let refs: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
     let wire = reference_encode(&refs);
     let calls = wire.len();
-    let src = ScriptedReader::new(wire, std::iter::repeat(Step::Bytes(1)).take(calls));
+    let src = ScriptedReader::new(wire, std::iter::repeat_n(Step::Bytes(1), calls));
     let mut reader = FrameReader::with_capacity(src, FrameConfig::default(), 16).unwrap();
     assert_eq!(frames_of(&mut reader).unwrap(), frames);
 }
