@@ -48,7 +48,10 @@ fn read_truncated_when_peer_closes_mid_payload() {
     drop(client);
     let mut reader = FrameReader::new(server);
     match reader.read_frame() {
-        Err(FrameError::Truncated { expected: 14, received: 7 }) => {}
+        Err(FrameError::Truncated {
+            expected: 14,
+            received: 7,
+        }) => {}
         other => panic!("expected Truncated {{ 14, 7 }}, got {other:?}"),
     }
 }
