@@ -105,6 +105,8 @@ mod error;
 mod header;
 mod reader;
 mod stats;
+#[cfg(feature = "tokio")]
+mod tokio_codec;
 mod writer;
 
 pub use config::{FrameConfig, Oversize, DEFAULT_MAX_FRAME_LEN};
@@ -114,6 +116,9 @@ pub use error::{ConfigError, FrameError, HeaderError};
 pub use header::{LengthField, MAX_VARINT_LEN};
 pub use reader::{FrameReader, ReadTimeout, DEFAULT_READ_CAPACITY};
 pub use stats::FrameStats;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use tokio_codec::FrameCodec;
 pub use writer::{FrameWriter, DEFAULT_WRITE_CAPACITY};
 
 #[doc = include_str!("../README.md")]

@@ -1,0 +1,739 @@
+//! `FrameCodec`: a `tokio_util::codec` decoder and encoder over the sans-IO core.
+//!
+//! [`FrameCodec`] turns any `AsyncRead + AsyncWrite` into a `Stream` of frames and a `Sink`
+//! of payloads with `tokio_util::codec::Framed` (or `FramedRead` / `FramedWrite` for one
+//! direction). It speaks every layout of [`FrameConfig`], under the same limits and oversize
+//! policies as [`FrameReader`](crate::FrameReader) and [`FrameWriter`](crate::FrameWriter),
+//! because it is driven by the same [`FrameDecoder`] and [`FrameEncoder`] and nothing else.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use futures_util::{SinkExt, StreamExt};
+//! use lenframe::FrameCodec;
+//! use tokio::net::{TcpListener, TcpStream};
+//! use tokio_util::codec::Framed;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = TcpListener::bind("127.0.0.1:0").await?;
+//! let mut client = Framed::new(
+//!     TcpStream::connect(listener.local_addr()?).await?,
+//!     FrameCodec::new(),
+//! );
+//! let mut server = Framed::new(listener.accept().await?.0, FrameCodec::new());
+//!
+//! client.send(Bytes::from_static(b"hello")).await?;
+//! client.send(Bytes::new()).await?; // an empty frame is a frame
+//! drop(client); // closes the connection: the server sees a clean end
+//!
+//! assert_eq!(&server.next().await.transpose()?.unwrap()[..], b"hello");
+//! assert_eq!(&server.next().await.transpose()?.unwrap()[..], b"");
+//! assert!(server.next().await.is_none());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Compared with tokio-util's `LengthDelimitedCodec`
+//!
+//! For the layouts both speak, the bytes on the wire are the same (see the crate's
+//! README, section *Compatibility*, for the setting that matches each layout). The
+//! differences:
+//!
+//! - **Memory follows the bytes that arrived.** `LengthDelimitedCodec` reserves the declared
+//!   payload length as soon as it has read a header, so a peer that sends one 4-byte header
+//!   declaring 8 MiB costs 8 MiB. `FrameCodec` never reserves: the read buffer grows only as
+//!   `Framed` reads bytes into it.
+//! - **The limit counts the payload after the length adjustment.** `LengthDelimitedCodec`
+//!   compares the raw field with `max_frame_length`, before the adjustment.
+//! - **The encoder writes the whole header.** `FrameCodec` writes `length_field_offset` zero
+//!   bytes before the field and subtracts the adjustment, so what it writes its own decoder
+//!   (and tokio-util's, with the matching settings) reads back; `LengthDelimitedCodec`'s
+//!   encoder writes no offset bytes and ignores `num_skip`.
+//! - **Varint lengths** ([`LengthField::Varint`](crate::LengthField::Varint)): protobuf's
+//!   delimited streams, which `LengthDelimitedCodec` cannot read.
+//! - **[`Oversize::Skip`](crate::Oversize::Skip)**: an oversized frame is reported once and
+//!   then discarded as it streams past, and the next frames follow.
+//! - **Truncation is an error with numbers.** At the end of the stream, a partial frame is
+//!   [`FrameError::Truncated`] with the frame's expected and received byte counts, never
+//!   silently dropped.
+//! - **Errors are [`FrameError`]**, with the numbers in the variant; it converts to
+//!   `io::Error` with a fitting kind.
+//!
+//! # After an error
+//!
+//! `Framed` ends its stream (`None`) after the decoder returns an error. Under
+//! [`Oversize::Error`](crate::Oversize::Error) that is the end: polling again returns the same
+//! error. Under [`Oversize::Skip`](crate::Oversize::Skip) the stream can be polled again and
+//! goes on with the frame after the oversized one; `Framed` first reads from the transport
+//! again, so the next frame shows once more bytes (or the end of the stream) arrive.
+
+use std::fmt;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+use crate::config::FrameConfig;
+use crate::decoder::{Decoded, FrameDecoder};
+use crate::encoder::FrameEncoder;
+use crate::error::{ConfigError, FrameError};
+use crate::stats::FrameStats;
+
+/// A `tokio_util::codec` [`Decoder`] and [`Encoder`] for length-prefixed frames.
+///
+/// Decoded frames are [`BytesMut`] split off the read buffer without copying; payloads are
+/// encoded from [`Bytes`] or `&[u8]`. See the [module documentation](self) for a `Framed`
+/// example and how it differs from tokio-util's `LengthDelimitedCodec`.
+///
+/// # Bounds
+///
+/// - A declared payload over [`FrameConfig::max_frame_len`] is refused as soon as its
+///   header is decoded ([`FrameError::TooLarge`]), before any payload byte is buffered.
+/// - The codec never reserves memory in the read buffer: it grows only with the bytes
+///   `Framed` reads, so a peer that declares 8 MiB and sends 10 bytes costs what `Framed`
+///   holds for 10 bytes (its initial 8 KiB), not 8 MiB.
+/// - Work per call is bounded by the header length plus the bytes split off: a frame that
+///   arrives one byte at a time is not rescanned.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use lenframe::FrameCodec;
+/// use tokio_util::codec::{Decoder, Encoder};
+///
+/// let mut codec = FrameCodec::new();
+/// let mut wire = BytesMut::new();
+/// codec.encode(Bytes::from_static(b"hi"), &mut wire)?;
+/// assert_eq!(&wire[..], b"\x00\x00\x00\x02hi");
+///
+/// assert_eq!(codec.decode(&mut wire)?.as_deref(), Some(&b"hi"[..]));
+/// assert!(wire.is_empty());
+/// # Ok::<(), lenframe::FrameError>(())
+/// ```
+pub struct FrameCodec {
+    decoder: FrameDecoder,
+    encoder: FrameEncoder,
+    encoded: FrameStats,
+}
+
+impl FrameCodec {
+    /// A codec with the default configuration ([`FrameConfig::default`]): a 4-byte
+    /// big-endian payload length, frames of up to 8 MiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameCodec, FrameConfig};
+    ///
+    /// assert_eq!(*FrameCodec::new().config(), FrameConfig::default());
+    /// ```
+    pub fn new() -> Self {
+        Self::with_config(FrameConfig::default()).expect("the default configuration is valid")
+    }
+
+    /// A codec for `config`, which is used for both decoding and encoding.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when the layout is impossible (see [`FrameConfig::validate`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use lenframe::{ConfigError, FrameCodec, FrameConfig, LengthField};
+    /// use tokio_util::codec::Decoder;
+    ///
+    /// // protobuf's delimited stream: a varint length, then the message.
+    /// let cfg = FrameConfig::default().length_field(LengthField::Varint);
+    /// let mut codec = FrameCodec::with_config(cfg)?;
+    /// let mut wire = BytesMut::from(&b"\x03abc"[..]);
+    /// assert_eq!(codec.decode(&mut wire)?.as_deref(), Some(&b"abc"[..]));
+    ///
+    /// // A one-byte field cannot express a 1000-byte limit.
+    /// let bad = FrameConfig::default().length_field(LengthField::U8).max_frame_len(1000);
+    /// assert!(matches!(
+    ///     FrameCodec::with_config(bad),
+    ///     Err(ConfigError::LimitTooLarge { max: 1000, largest: 255 })
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_config(config: FrameConfig) -> Result<Self, ConfigError> {
+        Ok(FrameCodec {
+            decoder: FrameDecoder::new(config)?,
+            encoder: FrameEncoder::new(config)?,
+            encoded: FrameStats::default(),
+        })
+    }
+
+    /// The configuration in use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameCodec, FrameConfig};
+    ///
+    /// let codec = FrameCodec::with_config(FrameConfig::default().max_frame_len(1024))?;
+    /// assert_eq!(codec.config().get_max_frame_len(), 1024);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn config(&self) -> &FrameConfig {
+        self.decoder.config()
+    }
+
+    /// What the decoder has done: frames delivered and their bytes (after stripping), and
+    /// frames and bytes discarded under [`Oversize::Skip`](crate::Oversize::Skip).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use lenframe::FrameCodec;
+    /// use tokio_util::codec::Decoder;
+    ///
+    /// let mut codec = FrameCodec::new();
+    /// let mut wire = BytesMut::from(&b"\x00\x00\x00\x03abc\x00\x00\x00\x00"[..]);
+    /// while codec.decode(&mut wire)?.is_some() {}
+    /// assert_eq!((codec.stats().frames, codec.stats().bytes), (2, 3));
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn stats(&self) -> FrameStats {
+        self.decoder.stats()
+    }
+
+    /// What the encoder has done: frames accepted and their payload bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use lenframe::FrameCodec;
+    /// use tokio_util::codec::Encoder;
+    ///
+    /// let mut codec = FrameCodec::new();
+    /// let mut wire = BytesMut::new();
+    /// codec.encode(&b"abc"[..], &mut wire)?;
+    /// assert_eq!((codec.encode_stats().frames, codec.encode_stats().bytes), (1, 3));
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn encode_stats(&self) -> FrameStats {
+        self.encoded
+    }
+}
+
+impl Default for FrameCodec {
+    /// The same as [`FrameCodec::new`].
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for FrameCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameCodec")
+            .field("decoder", &self.decoder)
+            .field("encoded", &self.encoded)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Decoder for FrameCodec {
+    type Item = BytesMut;
+    type Error = FrameError;
+
+    /// Splits the next frame off the front of `src`, or returns `Ok(None)` when `src` does
+    /// not hold a whole frame yet.
+    ///
+    /// Bytes of a frame being discarded under [`Oversize::Skip`](crate::Oversize::Skip) are
+    /// dropped from `src` as they arrive. Nothing is ever reserved in `src`.
+    ///
+    /// # Errors
+    ///
+    /// - [`FrameError::TooLarge`] when a header declares a payload over the limit: under
+    ///   [`Oversize::Error`](crate::Oversize::Error) every later call returns it again; under
+    ///   [`Oversize::Skip`](crate::Oversize::Skip) it is returned once and the frame is then
+    ///   discarded.
+    /// - [`FrameError::InvalidHeader`] for a header no bytes could make valid; fatal.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use lenframe::{FrameCodec, FrameConfig, FrameError, Oversize};
+    /// use tokio_util::codec::Decoder;
+    ///
+    /// let cfg = FrameConfig::default().max_frame_len(2).oversize(Oversize::Skip);
+    /// let mut codec = FrameCodec::with_config(cfg)?;
+    /// let mut wire = BytesMut::from(&b"\x00\x00\x00\x03xyz\x00\x00\x00\x01k"[..]);
+    /// assert!(matches!(
+    ///     codec.decode(&mut wire),
+    ///     Err(FrameError::TooLarge { len: 3, max: 2 })
+    /// ));
+    /// // The oversized frame is dropped, and the next one follows.
+    /// assert_eq!(codec.decode(&mut wire)?.as_deref(), Some(&b"k"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, FrameError> {
+        // Each turn either returns or drops at least one byte of `src`.
+        loop {
+            match self.decoder.decode(src)? {
+                Decoded::Frame { frame, consumed } => {
+                    let mut out = src.split_to(consumed);
+                    out.advance(frame.start);
+                    return Ok(Some(out));
+                }
+                Decoded::Skipped { consumed } => src.advance(consumed),
+                Decoded::Incomplete { .. } => return Ok(None),
+            }
+        }
+    }
+
+    /// As [`decode`](Self::decode), at the end of the stream: `Ok(None)` when `src` ends at
+    /// a frame boundary, a frame if a whole one is left.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::Truncated`] when the stream ended inside a header or a payload
+    /// (including a frame being discarded), with the frame's expected and received byte
+    /// counts; the bytes are left in `src`. Otherwise as [`decode`](Self::decode).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use lenframe::{FrameCodec, FrameError};
+    /// use tokio_util::codec::Decoder;
+    ///
+    /// let mut codec = FrameCodec::new();
+    /// let mut wire = BytesMut::from(&b"\x00\x00\x00\x05hel"[..]);
+    /// assert!(matches!(
+    ///     codec.decode_eof(&mut wire),
+    ///     Err(FrameError::Truncated { expected: 9, received: 7 })
+    /// ));
+    ///
+    /// let mut clean = BytesMut::new();
+    /// assert!(FrameCodec::new().decode_eof(&mut clean)?.is_none());
+    /// # Ok::<(), FrameError>(())
+    /// ```
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, FrameError> {
+        if let Some(frame) = self.decode(src)? {
+            return Ok(Some(frame));
+        }
+        // `decode` left an incomplete frame (or nothing) at the front of `src`, so the core
+        // answers either a clean end or `Truncated`.
+        match self.decoder.decode_eof(src)? {
+            None => Ok(None),
+            Some(Decoded::Frame { frame, consumed }) => {
+                let mut out = src.split_to(consumed);
+                out.advance(frame.start);
+                Ok(Some(out))
+            }
+            // Unreachable after `decode` returned `Ok(None)`, but if the core ever answers
+            // so, carry on with what is left rather than lose it.
+            Some(Decoded::Skipped { consumed }) => {
+                src.advance(consumed);
+                self.decode_eof(src)
+            }
+            Some(Decoded::Incomplete { .. }) => Ok(None),
+        }
+    }
+}
+
+impl Encoder<&[u8]> for FrameCodec {
+    type Error = FrameError;
+
+    /// Appends one frame (the header, then `payload`) to `dst`.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::TooLarge`] for a payload over the limit and [`FrameError::TooShort`]
+    /// for one the layout cannot express; `dst` is then left unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use lenframe::{FrameCodec, FrameConfig, FrameError, LengthField};
+    /// use tokio_util::codec::Encoder;
+    ///
+    /// // A 2-byte little-endian field after one offset byte, counting the whole header.
+    /// let cfg = FrameConfig::default()
+    ///     .length_field(LengthField::U16Le)
+    ///     .length_field_offset(1)
+    ///     .length_adjustment(-3);
+    /// let mut codec = FrameCodec::with_config(cfg)?;
+    /// let mut wire = BytesMut::new();
+    /// codec.encode(&b"hey"[..], &mut wire)?;
+    /// assert_eq!(&wire[..], b"\x00\x06\x00hey");
+    ///
+    /// let mut small = FrameCodec::with_config(FrameConfig::default().max_frame_len(2))?;
+    /// assert!(matches!(
+    ///     small.encode(&b"hey"[..], &mut wire),
+    ///     Err(FrameError::TooLarge { len: 3, max: 2 })
+    /// ));
+    /// assert_eq!(wire.len(), 6);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn encode(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+        let header = self.encoder.header(payload.len())?;
+        dst.reserve(header.encoded_len() + payload.len());
+        dst.put_bytes(0, header.offset());
+        dst.extend_from_slice(header.field());
+        dst.extend_from_slice(payload);
+        self.encoded.frames += 1;
+        self.encoded.bytes += payload.len() as u64;
+        Ok(())
+    }
+}
+
+impl Encoder<Bytes> for FrameCodec {
+    type Error = FrameError;
+
+    /// As the `&[u8]` encoder.
+    ///
+    /// # Errors
+    ///
+    /// As the `&[u8]` encoder.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::{Bytes, BytesMut};
+    /// use lenframe::FrameCodec;
+    /// use tokio_util::codec::Encoder;
+    ///
+    /// let mut wire = BytesMut::new();
+    /// FrameCodec::new().encode(Bytes::new(), &mut wire)?;
+    /// assert_eq!(&wire[..], b"\x00\x00\x00\x00");
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    fn encode(&mut self, payload: Bytes, dst: &mut BytesMut) -> Result<(), FrameError> {
+        Encoder::<&[u8]>::encode(self, &payload, dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{HeaderError, LengthField, Oversize};
+
+    fn codec(cfg: FrameConfig) -> FrameCodec {
+        FrameCodec::with_config(cfg).unwrap()
+    }
+
+    fn encode_all(cfg: FrameConfig, payloads: &[&[u8]]) -> Vec<u8> {
+        let mut c = codec(cfg);
+        let mut wire = BytesMut::new();
+        for p in payloads {
+            c.encode(*p, &mut wire).unwrap();
+        }
+        wire.to_vec()
+    }
+
+    /// Feeds `wire` in two pieces split at `cut`, decoding after each, then calls
+    /// `decode_eof`; returns the frames.
+    fn decode_split(cfg: FrameConfig, wire: &[u8], cut: usize) -> Vec<Vec<u8>> {
+        let mut c = codec(cfg);
+        let mut buf = BytesMut::new();
+        let mut frames = Vec::new();
+        for piece in [&wire[..cut], &wire[cut..]] {
+            buf.extend_from_slice(piece);
+            while let Some(f) = c.decode(&mut buf).unwrap() {
+                frames.push(f.to_vec());
+            }
+        }
+        while let Some(f) = c.decode_eof(&mut buf).unwrap() {
+            frames.push(f.to_vec());
+        }
+        assert!(buf.is_empty());
+        frames
+    }
+
+    #[test]
+    fn decode_split_at_every_byte_for_every_field() {
+        let payloads: [&[u8]; 4] = [b"first", b"", &[0xa5; 200], b"x"];
+        for field in LengthField::ALL {
+            let cfg = FrameConfig::default()
+                .length_field(field)
+                .length_field_offset(1);
+            let wire = encode_all(cfg, &payloads);
+            for cut in 0..=wire.len() {
+                let frames = decode_split(cfg, &wire, cut);
+                assert_eq!(frames, payloads, "{field:?} cut at {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn decode_one_byte_at_a_time_with_num_skip() {
+        // num_skip 1 keeps the length field in the delivered frame.
+        let cfg = FrameConfig::default()
+            .length_field(LengthField::U16Be)
+            .length_field_offset(1)
+            .num_skip(1);
+        let wire = encode_all(cfg, &[b"ab", b""]);
+        assert_eq!(wire, b"\x00\x00\x02ab\x00\x00\x00");
+        let mut c = codec(cfg);
+        let mut buf = BytesMut::new();
+        let mut frames = Vec::new();
+        for &b in &wire {
+            buf.put_u8(b);
+            if let Some(f) = c.decode(&mut buf).unwrap() {
+                frames.push(f.to_vec());
+            }
+        }
+        assert_eq!(frames, [&b"\x00\x02ab"[..], &b"\x00\x00"[..]]);
+        assert!(buf.is_empty());
+        assert_eq!((c.stats().frames, c.stats().bytes), (2, 6));
+    }
+
+    #[test]
+    fn decode_skip_reports_once_then_discards_as_bytes_arrive() {
+        let cfg = FrameConfig::default()
+            .max_frame_len(4)
+            .oversize(Oversize::Skip);
+        let mut c = codec(cfg);
+        let mut buf = BytesMut::from(&b"\x00\x00\x00\x0aabc"[..]);
+        assert!(matches!(
+            c.decode(&mut buf),
+            Err(FrameError::TooLarge { len: 10, max: 4 })
+        ));
+        // Nothing was consumed by the error; the next call drops what is there.
+        assert_eq!(buf.len(), 7);
+        assert!(c.decode(&mut buf).unwrap().is_none());
+        assert!(buf.is_empty());
+        // 14 bytes in all; 7 dropped, 7 to go: 5 more now, then the rest with a frame.
+        buf.extend_from_slice(b"defgh");
+        assert!(c.decode(&mut buf).unwrap().is_none());
+        assert!(buf.is_empty());
+        buf.extend_from_slice(b"ij\x00\x00\x00\x02ok");
+        assert_eq!(c.decode(&mut buf).unwrap().as_deref(), Some(&b"ok"[..]));
+        assert!(buf.is_empty());
+        let s = c.stats();
+        assert_eq!(
+            (s.frames, s.bytes, s.skipped_frames, s.skipped_bytes),
+            (1, 2, 1, 14)
+        );
+        // A second oversized frame is reported again, once.
+        buf.extend_from_slice(b"\x00\x00\x00\x05abcde\x00\x00\x00\x00");
+        assert!(matches!(
+            c.decode(&mut buf),
+            Err(FrameError::TooLarge { len: 5, max: 4 })
+        ));
+        assert_eq!(c.decode(&mut buf).unwrap().as_deref(), Some(&b""[..]));
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn decode_error_policy_is_fatal() {
+        let mut c = codec(FrameConfig::default().max_frame_len(4));
+        let mut buf = BytesMut::from(&b"\x00\x00\x00\x05abcde\x00\x00\x00\x00"[..]);
+        for _ in 0..3 {
+            assert!(matches!(
+                c.decode(&mut buf),
+                Err(FrameError::TooLarge { len: 5, max: 4 })
+            ));
+            assert_eq!(buf.len(), 13, "nothing is consumed after a fatal error");
+        }
+        assert!(matches!(
+            c.decode_eof(&mut buf),
+            Err(FrameError::TooLarge { len: 5, max: 4 })
+        ));
+    }
+
+    #[test]
+    fn decode_too_large_numbers_after_adjustment() {
+        // The field counts the 4-byte header: payload = field - 4.
+        let cfg = FrameConfig::default()
+            .length_adjustment(-4)
+            .max_frame_len(100);
+        let mut ok = codec(cfg);
+        let mut buf = BytesMut::from(&104u32.to_be_bytes()[..]);
+        assert!(ok.decode(&mut buf).unwrap().is_none());
+        let mut over = codec(cfg);
+        let mut buf = BytesMut::from(&105u32.to_be_bytes()[..]);
+        assert!(matches!(
+            over.decode(&mut buf),
+            Err(FrameError::TooLarge { len: 101, max: 100 })
+        ));
+        let mut max = codec(FrameConfig::default());
+        let mut buf = BytesMut::from(&u32::MAX.to_be_bytes()[..]);
+        assert!(matches!(
+            max.decode(&mut buf),
+            Err(FrameError::TooLarge {
+                len: 4_294_967_295,
+                max: 8_388_608
+            })
+        ));
+        let mut wide = codec(
+            FrameConfig::default()
+                .length_field(LengthField::U64Le)
+                .length_adjustment(isize::MAX),
+        );
+        let mut buf = BytesMut::from(&u64::MAX.to_le_bytes()[..]);
+        assert!(matches!(
+            wide.decode(&mut buf),
+            Err(FrameError::TooLarge {
+                len: u64::MAX,
+                max: 8_388_608
+            })
+        ));
+    }
+
+    #[test]
+    fn decode_invalid_header_is_fatal() {
+        let mut c = codec(FrameConfig::default().length_field(LengthField::Varint));
+        let mut buf = BytesMut::from(&b"\x80\x00"[..]);
+        for _ in 0..2 {
+            assert!(matches!(
+                c.decode(&mut buf),
+                Err(FrameError::InvalidHeader(HeaderError::VarintOverlong {
+                    len: 2
+                }))
+            ));
+        }
+    }
+
+    #[test]
+    fn decode_eof_truncation_at_every_offset() {
+        let wire = b"\x00\x00\x00\x03abc\x00\x00\x00\x02de";
+        for cut in 0..=wire.len() {
+            let mut c = codec(FrameConfig::default());
+            let mut buf = BytesMut::from(&wire[..cut]);
+            let mut frames = Vec::new();
+            let end = loop {
+                match c.decode_eof(&mut buf) {
+                    Ok(Some(f)) => frames.push(f.to_vec()),
+                    Ok(None) => break None,
+                    Err(FrameError::Truncated { expected, received }) => {
+                        break Some((expected, received))
+                    }
+                    Err(e) => panic!("cut {cut}: {e}"),
+                }
+            };
+            let (want_frames, want_end): (usize, Option<(u64, u64)>) = match cut {
+                0 => (0, None),
+                1..=3 => (0, Some((4, cut as u64))),
+                4..=6 => (0, Some((7, cut as u64))),
+                7 => (1, None),
+                8..=10 => (1, Some((4, cut as u64 - 7))),
+                11..=12 => (1, Some((6, cut as u64 - 7))),
+                _ => (2, None),
+            };
+            assert_eq!(frames.len(), want_frames, "cut {cut}");
+            assert_eq!(end, want_end, "cut {cut}");
+            if want_end.is_some() {
+                assert_eq!(buf.len(), cut - 7 * want_frames, "bytes kept at cut {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn decode_eof_inside_a_skipped_frame_is_truncated() {
+        let cfg = FrameConfig::default()
+            .max_frame_len(1)
+            .oversize(Oversize::Skip);
+        let mut c = codec(cfg);
+        let mut buf = BytesMut::from(&b"\x00\x00\x00\x05ab"[..]);
+        assert!(matches!(
+            c.decode(&mut buf),
+            Err(FrameError::TooLarge { len: 5, max: 1 })
+        ));
+        assert!(matches!(
+            c.decode_eof(&mut buf),
+            Err(FrameError::Truncated {
+                expected: 9,
+                received: 6
+            })
+        ));
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn decode_reserves_nothing_for_a_declared_length() {
+        // A max-size header and 10 bytes of body: the buffer keeps exactly the capacity it
+        // had, here the 14 bytes it was made with.
+        let mut c = codec(FrameConfig::default());
+        let mut buf = BytesMut::with_capacity(14);
+        buf.extend_from_slice(&(8u32 << 20).to_be_bytes());
+        buf.extend_from_slice(&[7; 10]);
+        assert_eq!(buf.capacity(), 14);
+        for _ in 0..3 {
+            assert!(c.decode(&mut buf).unwrap().is_none());
+            assert_eq!((buf.len(), buf.capacity()), (14, 14));
+        }
+        assert!(matches!(
+            c.decode_eof(&mut buf),
+            Err(FrameError::Truncated {
+                expected: 8_388_612,
+                received: 14
+            })
+        ));
+        assert_eq!(buf.capacity(), 14);
+    }
+
+    #[test]
+    fn decoded_frame_is_split_without_copy() {
+        let mut c = codec(FrameConfig::default());
+        let mut buf = BytesMut::from(&b"\x00\x00\x00\x03abc\x00\x00"[..]);
+        let base = buf.as_ptr() as usize;
+        let frame = c.decode(&mut buf).unwrap().unwrap();
+        assert_eq!(&frame[..], b"abc");
+        assert_eq!(frame.as_ptr() as usize, base + 4);
+        assert_eq!(&buf[..], b"\x00\x00");
+    }
+
+    #[test]
+    fn encode_refuses_before_writing() {
+        let cfg = FrameConfig::default().length_field(LengthField::U8);
+        let mut c = codec(cfg);
+        let mut wire = BytesMut::from(&b"x"[..]);
+        assert!(matches!(
+            c.encode(&[0u8; 256][..], &mut wire),
+            Err(FrameError::TooLarge { len: 256, max: 255 })
+        ));
+        let mut short = codec(FrameConfig::default().length_adjustment(2));
+        assert!(matches!(
+            short.encode(Bytes::from_static(b"a"), &mut wire),
+            Err(FrameError::TooShort { len: 1, min: 2 })
+        ));
+        assert_eq!(&wire[..], b"x");
+        assert_eq!(c.encode_stats(), FrameStats::default());
+        c.encode(&[1u8; 255][..], &mut wire).unwrap();
+        assert_eq!(wire.len(), 1 + 1 + 255);
+        assert_eq!(wire[1], 255);
+        assert_eq!((c.encode_stats().frames, c.encode_stats().bytes), (1, 255));
+    }
+
+    #[test]
+    fn encode_matches_the_core_encoder_for_every_field() {
+        for field in LengthField::ALL {
+            let cfg = FrameConfig::default()
+                .length_field(field)
+                .length_field_offset(2)
+                .length_adjustment(-1);
+            let enc = FrameEncoder::new(cfg).unwrap();
+            let mut c = codec(cfg);
+            for len in [0usize, 1, 127, 128, 254] {
+                let payload = vec![0x5a; len];
+                let mut want = Vec::new();
+                enc.encode(&payload, &mut want).unwrap();
+                let mut got = BytesMut::new();
+                c.encode(Bytes::from(payload), &mut got).unwrap();
+                assert_eq!(&got[..], &want[..], "{field:?} len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn config_errors_are_returned() {
+        let cfg = FrameConfig::default().num_skip(5);
+        assert!(matches!(
+            FrameCodec::with_config(cfg),
+            Err(ConfigError::SkipTooLarge {
+                num_skip: 5,
+                header_len: 4
+            })
+        ));
+    }
+}
