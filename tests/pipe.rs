@@ -1,7 +1,5 @@
 //! Frames through an OS pipe, as between a parent and a child process.
 
-mod support;
-
 use std::thread;
 
 use lenframe::{FrameReader, FrameWriter};
