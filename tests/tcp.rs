@@ -55,3 +55,60 @@ fn read_truncated_when_peer_closes_mid_payload() {
         other => panic!("expected Truncated {{ 14, 7 }}, got {other:?}"),
     }
 }
+
+/// A peer that stops reading makes a write time out (SO_SNDTIMEO); every accepted frame
+/// still arrives exactly once after the peer resumes, and a refused frame not at all.
+#[test]
+fn write_timeout_with_stalled_peer_resumes_without_loss_or_duplication() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let (client, server) = tcp_pair();
+    client
+        .set_write_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let reader = thread::spawn(move || {
+        go_rx.recv().unwrap();
+        let mut reader =
+            FrameReader::with_config(server, lenframe::FrameConfig::default()).unwrap();
+        let mut got = Vec::new();
+        while let Some(frame) = reader.read_frame().unwrap() {
+            got.push((frame.len(), frame[0]));
+        }
+        got
+    });
+    let mut w = FrameWriter::new(client);
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    // Loopback socket buffers hold a few MiB: 256 frames of 1 MiB cannot all fit.
+    for i in 0..256u32 {
+        let frame = vec![i as u8; 1 << 20];
+        match w.write_frame(&frame) {
+            Ok(()) => accepted.push((frame.len(), i as u8)),
+            Err(e) if e.is_would_block() => {
+                refused += 1;
+                break;
+            }
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    go_tx.send(()).unwrap();
+    let mut flushed = false;
+    for _ in 0..10_000 {
+        match w.flush() {
+            Ok(()) => {
+                flushed = true;
+                break;
+            }
+            Err(e) if e.is_would_block() => continue,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert!(flushed);
+    drop(w);
+    let got = reader.join().unwrap();
+    assert_eq!(refused, 1, "the stalled peer made a write time out");
+    assert!(accepted.len() < 256);
+    assert_eq!(got, accepted);
+}
