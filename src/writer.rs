@@ -30,7 +30,9 @@ pub const DEFAULT_WRITE_CAPACITY: usize = 64 * 1024;
 /// - `Ok(())` from [`write_frame`](Self::write_frame) means the whole frame was accepted:
 ///   written, or buffered for the next flush. An error means nothing of it was accepted.
 /// - On `WouldBlock` or `TimedOut` every accepted byte not yet written stays buffered: the
-///   next `flush` (or `write_frame`) resumes with nothing lost or sent twice.
+///   next `flush` (or `write_frame`) resumes with nothing lost or sent twice. To bound how
+///   long a write to a peer that stopped reading can block, set the socket's write timeout
+///   (`TcpStream::set_write_timeout`): its expiry is such an error.
 /// - After any other I/O error while accepted bytes are still unwritten, the peer's view of
 ///   the stream is unknown: the writer refuses every further call with
 ///   [`FrameError::Poisoned`].
