@@ -2,6 +2,10 @@
 //! a reference encoding written plainly, and scripted readers and writers that inject faults.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod alloc;
+pub mod relay;
+pub mod strategies;
+
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -42,7 +46,8 @@ pub fn unix_pair() -> (UnixStream, UnixStream) {
     let client = UnixStream::connect(&path).expect("connect unix socket");
     let (server, _) = listener.accept().expect("accept unix socket");
     drop(listener);
-    dir.close().expect("remove the socket's temporary directory");
+    dir.close()
+        .expect("remove the socket's temporary directory");
     (client, server)
 }
 
@@ -104,7 +109,12 @@ pub struct ScriptedReader {
 impl ScriptedReader {
     /// A reader of `data` following `script`.
     pub fn new(data: Vec<u8>, script: impl IntoIterator<Item = Step>) -> Self {
-        ScriptedReader { data, pos: 0, script: script.into_iter().collect(), errors: 0 }
+        ScriptedReader {
+            data,
+            pos: 0,
+            script: script.into_iter().collect(),
+            errors: 0,
+        }
     }
 
     /// Bytes handed out so far.
@@ -147,7 +157,10 @@ pub struct ScriptedWriter {
 impl ScriptedWriter {
     /// A writer following `script`.
     pub fn new(script: impl IntoIterator<Item = Step>) -> Self {
-        ScriptedWriter { script: script.into_iter().collect(), ..Default::default() }
+        ScriptedWriter {
+            script: script.into_iter().collect(),
+            ..Default::default()
+        }
     }
 
     fn limit(&mut self) -> io::Result<usize> {

@@ -1,0 +1,266 @@
+//! Properties under injected I/O faults, against the reference encoding:
+//! - writer: short writes (down to 1 byte) and `Interrupted` at any point produce exactly
+//!   the reference bytes;
+//! - writer: after `WouldBlock`/`TimedOut` at any point, `Err` means the frame was not
+//!   accepted and `Ok` means it was; at every step the bytes written plus the bytes
+//!   buffered are exactly the encoding of the accepted frames, so `flush` resumes with
+//!   nothing lost or repeated;
+//! - writer: a hard error (`BrokenPipe`, `ConnectionReset`, `Ok(0)`) that leaves accepted
+//!   bytes unwritten poisons the writer (`Poisoned` afterwards, nothing more written); one
+//!   that leaves nothing unwritten does not, and writing goes on byte-exact;
+//! - reader: short reads, `Interrupted`, `WouldBlock` and `TimedOut` at any point give the
+//!   same frames and errors as a clean stream (after `WouldBlock`, the next call resumes),
+//!   within the memory bound.
+
+mod support;
+
+use std::io;
+
+use lenframe::{FrameConfig, FrameError, FrameReader, FrameWriter, Oversize};
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+use support::relay::{Counting, Event};
+use support::strategies::{
+    any_config, capacity_step, expected_events, frames, frames_with_oversize, proptest_config,
+    reference_stream,
+};
+use support::{ScriptedReader, ScriptedWriter, Step};
+
+fn writer_capacity() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        1 => Just(1usize),
+        3 => 2usize..=48,
+        1 => 49usize..=1500,
+        1 => Just(lenframe::DEFAULT_WRITE_CAPACITY),
+    ]
+}
+
+fn config_and_frames() -> impl Strategy<Value = (FrameConfig, Vec<Vec<u8>>)> {
+    (any_config(Oversize::Error), 1usize..=64)
+        .prop_flat_map(|(cfg, step)| (Just(cfg), frames(&cfg, step, 10)))
+}
+
+/// A script of write or read calls: short counts from 1 byte, and the given faults.
+fn script(faults: Vec<io::ErrorKind>) -> impl Strategy<Value = Vec<Step>> {
+    let fault = proptest::sample::select(faults).prop_map(Step::Fail);
+    proptest::collection::vec(
+        prop_oneof![
+            2 => Just(Step::Bytes(1)),
+            3 => (2usize..=24).prop_map(Step::Bytes),
+            1 => (25usize..=4000).prop_map(Step::Bytes),
+            2 => fault,
+        ],
+        0..=120,
+    )
+}
+
+/// Whether to flush after each frame (cycled).
+fn flushes() -> impl Strategy<Value = Vec<bool>> {
+    proptest::collection::vec(proptest::bool::weighted(0.25), 1..=6)
+}
+
+/// The bytes written plus the bytes still buffered.
+fn written_and_buffered(w: &FrameWriter<ScriptedWriter>) -> Vec<u8> {
+    let mut all = w.get_ref().data.clone();
+    all.extend_from_slice(w.buffer());
+    all
+}
+
+proptest! {
+    #![proptest_config(proptest_config(256, "proptest-regressions/prop_faults.txt"))]
+
+    /// Short writes of any size down to 1 byte and `Interrupted` anywhere: the exact
+    /// reference bytes, every frame accepted.
+    #[test]
+    fn write_short_and_interrupted_gives_reference_bytes(
+        (cfg, payloads) in config_and_frames(),
+        capacity in writer_capacity(),
+        script in script(vec![io::ErrorKind::Interrupted]),
+        flush_after in flushes(),
+    ) {
+        let mut w = FrameWriter::with_capacity(ScriptedWriter::new(script), cfg, capacity).unwrap();
+        for (i, p) in payloads.iter().enumerate() {
+            w.write_frame(p).unwrap();
+            if flush_after[i % flush_after.len()] {
+                w.flush().unwrap();
+            }
+        }
+        w.flush().unwrap();
+        prop_assert!(w.buffer().is_empty());
+        prop_assert_eq!(&w.get_ref().data, &reference_stream(&cfg, &payloads));
+        prop_assert_eq!(w.stats().frames, payloads.len() as u64);
+        let bytes: usize = payloads.iter().map(Vec::len).sum();
+        prop_assert_eq!(w.stats().bytes, bytes as u64);
+    }
+
+    /// `WouldBlock` and `TimedOut` anywhere: `Err` means not accepted (the frame is written
+    /// again), `Ok` means accepted; written plus buffered bytes are always exactly the
+    /// accepted frames' encoding, and flushing until `Ok` gives the reference bytes.
+    #[test]
+    fn write_would_block_resumes_exactly(
+        (cfg, payloads) in config_and_frames(),
+        capacity in writer_capacity(),
+        script in script(vec![
+            io::ErrorKind::WouldBlock,
+            io::ErrorKind::TimedOut,
+            io::ErrorKind::Interrupted,
+        ]),
+        flush_after in flushes(),
+    ) {
+        let tries = script.len() + 2;
+        let mut w = FrameWriter::with_capacity(ScriptedWriter::new(script), cfg, capacity).unwrap();
+        for (i, p) in payloads.iter().enumerate() {
+            let mut accepted = false;
+            for _ in 0..tries {
+                let result = w.write_frame(p);
+                let want = reference_stream(&cfg, &payloads[..i + usize::from(result.is_ok())]);
+                prop_assert_eq!(written_and_buffered(&w), want, "after frame {}: {:?}", i, result);
+                match result {
+                    Ok(()) => {
+                        accepted = true;
+                        break;
+                    }
+                    Err(e) => prop_assert!(e.is_would_block(), "{:?}", e),
+                }
+                prop_assert_eq!(w.stats().frames, i as u64);
+            }
+            prop_assert!(accepted);
+            prop_assert_eq!(w.stats().frames, i as u64 + 1);
+            if flush_after[i % flush_after.len()] {
+                let result = w.flush();
+                prop_assert_eq!(written_and_buffered(&w), reference_stream(&cfg, &payloads[..=i]));
+                if let Err(e) = result {
+                    prop_assert!(e.is_would_block(), "{:?}", e);
+                }
+            }
+        }
+        let mut flushed = false;
+        for _ in 0..tries {
+            match w.flush() {
+                Ok(()) => {
+                    flushed = true;
+                    break;
+                }
+                Err(e) => prop_assert!(e.is_would_block(), "{:?}", e),
+            }
+        }
+        prop_assert!(flushed);
+        prop_assert!(!w.is_poisoned());
+        prop_assert_eq!(&w.get_ref().data, &reference_stream(&cfg, &payloads));
+    }
+
+    /// A hard error anywhere. If accepted bytes are left unwritten (part of a frame is
+    /// out), the writer is poisoned: every later call is `Poisoned` and writes nothing.
+    /// Otherwise the failed frame was not accepted, nothing of it went out, and writing
+    /// goes on: the output is exactly the accepted frames' encoding.
+    #[test]
+    fn write_hard_error_poisons_when_bytes_are_left(
+        (cfg, payloads) in config_and_frames(),
+        capacity in writer_capacity(),
+        script in script(vec![io::ErrorKind::Interrupted]),
+        hard in prop_oneof![
+            Just(Step::Fail(io::ErrorKind::BrokenPipe)),
+            Just(Step::Fail(io::ErrorKind::ConnectionReset)),
+            Just(Step::Bytes(0)),
+        ],
+        at in any::<Index>(),
+        flush_after in flushes(),
+    ) {
+        let mut script = script;
+        let at = at.index(script.len() + 1);
+        script.insert(at, hard);
+        let mut w = FrameWriter::with_capacity(ScriptedWriter::new(script), cfg, capacity).unwrap();
+        let mut accepted: Vec<&[u8]> = Vec::new();
+        let mut failed = 0;
+        for (i, p) in payloads.iter().enumerate() {
+            let mut result = w.write_frame(p).map(|()| accepted.push(p));
+            if result.is_ok() && flush_after[i % flush_after.len()] {
+                result = w.flush();
+            }
+            let Err(e) = result else { continue };
+            prop_assert!(matches!(e, FrameError::Io(_)), "{:?}", e);
+            failed += 1;
+            let reference = reference_stream(&cfg, &accepted);
+            let data = w.get_ref().data.clone();
+            if written_and_buffered(&w) == reference && w.buffer().is_empty() {
+                // Nothing accepted is left unwritten: the writer goes on.
+                prop_assert!(!w.is_poisoned());
+                continue;
+            }
+            // Part of the accepted stream or of the failed frame is out: poisoned.
+            prop_assert!(w.is_poisoned(), "not poisoned with {} of {} bytes out and {} buffered",
+                data.len(), reference.len(), w.buffer().len());
+            let mut with_failed = accepted.clone();
+            with_failed.push(p);
+            let prefix = reference_stream(&cfg, &with_failed);
+            prop_assert!(prefix.starts_with(&data), "bytes out are not a prefix of the frames");
+            prop_assert!(matches!(w.write_frame(b"x"), Err(FrameError::Poisoned)));
+            prop_assert!(matches!(w.flush(), Err(FrameError::Poisoned)));
+            prop_assert_eq!(&w.get_ref().data, &data, "a poisoned writer wrote");
+            return Ok(());
+        }
+        match w.flush() {
+            Ok(()) => {}
+            Err(e) => {
+                prop_assert!(w.is_poisoned() || w.buffer().is_empty(), "{:?}", e);
+                return Ok(());
+            }
+        }
+        prop_assert!(failed <= 1);
+        prop_assert_eq!(&w.get_ref().data, &reference_stream(&cfg, &accepted));
+    }
+
+    /// Short reads, `Interrupted`, `WouldBlock` and `TimedOut` anywhere, with any capacity
+    /// step: the same frames and errors, in order, as the stream read without faults (a
+    /// `WouldBlock` is returned and the next call resumes), within the memory bound.
+    #[test]
+    fn read_faults_resume_with_nothing_lost(
+        (cfg, step, payloads) in (
+            prop_oneof![any_config(Oversize::Error), any_config(Oversize::Skip)],
+            capacity_step(),
+        ).prop_flat_map(|(cfg, step)| (Just(cfg), Just(step), frames_with_oversize(&cfg, step, 10, 1))),
+        script in script(vec![
+            io::ErrorKind::Interrupted,
+            io::ErrorKind::WouldBlock,
+            io::ErrorKind::TimedOut,
+        ]),
+        cut in prop_oneof![Just(None), any::<Index>().prop_map(Some)],
+    ) {
+        let wire = reference_stream(&cfg, &payloads);
+        let end = cut.map(|c| c.index(wire.len() + 1));
+        let data = wire[..end.unwrap_or(wire.len())].to_vec();
+        let want = expected_events(&cfg, &payloads, end);
+        let tries = script.len() + want.len() + 2;
+        let source = Counting::new(ScriptedReader::new(data.clone(), script));
+        let mut r = FrameReader::with_capacity(source, cfg, step).unwrap();
+        let frame_cap = (cfg.max_header_len() + cfg.get_max_frame_len()) as u64;
+        let mut got = Vec::new();
+        let mut blocked = 0;
+        for _ in 0..tries {
+            let result = r.read_frame();
+            let would_block = matches!(&result, Err(e) if e.is_would_block());
+            let event = Event::of(result);
+            let received = r.get_ref().count;
+            prop_assert!(
+                r.capacity() as u64 <= received.min(frame_cap) + step as u64,
+                "capacity {} after {} bytes", r.capacity(), received
+            );
+            if would_block {
+                blocked += 1;
+                continue;
+            }
+            let done = matches!(event, Event::End | Event::Truncated { .. } | Event::Other(_))
+                || got.len() + 1 == want.len();
+            got.push(event);
+            if done {
+                break;
+            }
+        }
+        prop_assert_eq!(got, want);
+        prop_assert!(blocked <= tries);
+        if !matches!(cfg.get_oversize(), Oversize::Error) || !payloads.iter().any(|p| p.len() > cfg.get_max_frame_len()) {
+            prop_assert_eq!(r.get_ref().count, data.len() as u64);
+        }
+    }
+}
