@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Writes the committed seed corpus: fuzz/corpus/<target>/seed-*.
+
+Run from anywhere: python3 fuzz/seeds.py. The byte layouts are those of fuzz/src/lib.rs
+(ArbConfig, ReadOp) and of each target; see fuzz/README.md.
+"""
+import os
+import struct
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+FIELDS = ["u8", "u16be", "u16le", "u24be", "u24le", "u32be", "u32le", "u64be", "u64le", "varint"]
+WIDTH = {"u8": 1, "u16be": 2, "u16le": 2, "u24be": 3, "u24le": 3, "u32be": 4, "u32le": 4,
+         "u64be": 8, "u64le": 8}
+HUGE = 3  # limit kind: 1 GiB
+
+
+def cfg(field="u32be", offset=0, adj=None, skip=None, limit=None, oversize_skip=False):
+    """The 10 configuration bytes. adj: None, an int (i16), or 'header' (minus the
+    shortest header). limit: None (default), an int (24-bit), or 'huge'."""
+    b = bytearray(10)
+    b[0] = (FIELDS.index(field) - 5) % 10
+    b[1] = offset
+    if adj == "header":
+        b[2] = 3
+    elif adj is not None:
+        b[2] = 2
+        b[3:5] = struct.pack("<h", adj)
+    if skip is not None:
+        b[5] = skip + 1
+    if limit == "huge":
+        b[6] = HUGE
+    elif limit is not None:
+        b[6] = 2
+        b[7:10] = struct.pack("<I", limit)[:3]
+    if oversize_skip:
+        b[6] |= 0x80
+    return bytes(b)
+
+
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def field_bytes(field, v):
+    if field == "varint":
+        return varint(v)
+    w = WIDTH[field]
+    order = "little" if field.endswith("le") else "big"
+    return v.to_bytes(w, order)
+
+
+def frame(field, payload, offset=0, adj=0):
+    return bytes(offset) + field_bytes(field, len(payload) - adj) + payload
+
+
+def wires():
+    """(name, config bytes, wire bytes)"""
+    out = []
+    d = cfg()
+    out.append(("default-frames", d, frame("u32be", b"hello") + frame("u32be", b"") + frame("u32be", b"bye")))
+    out.append(("default-trailing-header", d, frame("u32be", b"hi") + b"\x00\x00"))
+    out.append(("default-truncated-payload", d, b"\x00\x00\x00\x05hel"))
+    out.append(("default-u32-max-header", d, b"\xff\xff\xff\xff"))
+    out.append(("default-limit-plus-one", d, b"\x00\x80\x00\x01" + b"x" * 8))
+    out.append(("default-empty-frames", d, b"\x00\x00\x00\x00" * 8))
+    for f in FIELDS:
+        out.append((f"{f}-frames", cfg(f), frame(f, b"abc") + frame(f, b"") + frame(f, b"\xff" * 130)))
+        w = f if f != "varint" else "varint"
+        # Offset 2, a length that counts the whole header, num_skip 1.
+        hdr = 2 + (WIDTH.get(f, 1))
+        out.append((f"{w}-offset-counted", cfg(f, offset=2, adj="header", skip=1),
+                    frame(f, b"payload", offset=2, adj=-hdr) + frame(f, b"", offset=2, adj=-hdr)))
+        out.append((f"{w}-truncated", cfg(f), frame(f, b"abcdef")[:-3]))
+    # Varint edge cases.
+    v = cfg("varint")
+    out.append(("varint-11-bytes", v, b"\x80" * 10 + b"\x01"))
+    out.append(("varint-10-bytes-overflow", v, b"\xff" * 9 + b"\x02"))
+    out.append(("varint-u64-max", v, b"\xff" * 9 + b"\x01"))
+    out.append(("varint-overlong", v, b"\x80\x00"))
+    out.append(("varint-overlong-3", v, b"\x81\x80\x00"))
+    out.append(("varint-partial", v, b"\x80\x80\x80"))
+    # A 1 GiB limit: declared lengths far above what may be allocated.
+    for f in ["u32be", "u64le", "varint"]:
+        out.append((f"{f}-huge-limit-declared", cfg(f, limit="huge"), field_bytes(f, (1 << 30) - 1) + b"0123456789"))
+    out.append(("u64be-largest-limit", bytes([2, 0, 0, 0, 0, 0, 4, 0, 0, 0]), b"\xff" * 8 + b"abc"))
+    # Small limits, both policies.
+    out.append(("small-limit-error", cfg(limit=4), frame("u32be", b"12345") + frame("u32be", b"ok")))
+    out.append(("small-limit-skip", cfg(limit=4, oversize_skip=True),
+                frame("u32be", b"12345") + frame("u32be", b"ok") + frame("u32be", b"toolong") + frame("u32be", b"")))
+    out.append(("u8-skip-varint-like", cfg("u8", limit=2, oversize_skip=True), b"\x03abc\x01z\xff" + b"q" * 10))
+    out.append(("negative-length", cfg(adj=-4), b"\x00\x00\x00\x03abc"))
+    return out
+
+
+def write(target, name, data):
+    d = os.path.join(ROOT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as fh:
+        fh.write(data)
+
+
+def main():
+    for name, c, wire in wires():
+        write("decode_bytes", name, c + wire)
+        write("decode_split", name + "-bytewise", c + b"\x00" + wire)
+        write("decode_split", name + "-chunks", c + b"\x03\x03\x01\x07" + wire)
+        # Step 4; script: short read of 1, Interrupted, WouldBlock, full read.
+        write("reader", name + "-faults", c + b"\x03" + b"\x04\x00\x40\x80\xc0" + wire)
+        write("reader", name, c + b"\x3f\x00" + wire)
+        # Writer capacity 8, then bytes the fuzzer's Arbitrary splits into frames.
+        write("roundtrip", name, c + b"\x07\x00" + wire)
+
+
+if __name__ == "__main__":
+    main()
