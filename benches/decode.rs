@@ -1,0 +1,128 @@
+//! In-memory decoding of a buffer pre-filled with frames of one size: lenframe's sans-IO
+//! `FrameDecoder` and its `FrameReader` over `&[u8]`, against tokio-util's
+//! `LengthDelimitedCodec::decode`, hand-written slice parsing (the floor for parsing) and a
+//! plain copy of the buffer (the floor for anything that moves the bytes).
+
+use std::hint::black_box;
+
+use bytes::BytesMut;
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use lenframe::{Decoded, FrameConfig, FrameDecoder, FrameReader};
+use tokio_util::codec::{Decoder, LengthDelimitedCodec};
+
+/// Frame payload sizes measured.
+const SIZES: [usize; 5] = [16, 64, 1024, 64 * 1024, 1024 * 1024];
+
+/// About this many payload bytes per buffer, and at least four frames.
+const TARGET_BYTES: usize = 1024 * 1024;
+
+fn wire(size: usize) -> (Vec<u8>, usize) {
+    let count = (TARGET_BYTES / size).max(4);
+    let mut wire = Vec::with_capacity(count * (size + 4));
+    for i in 0..count {
+        wire.extend_from_slice(&(size as u32).to_be_bytes());
+        wire.extend((0..size).map(|j| (i + j) as u8));
+    }
+    (wire, count)
+}
+
+fn label(size: usize) -> String {
+    match size {
+        s if s >= 1024 * 1024 => format!("{}MiB", s / (1024 * 1024)),
+        s if s >= 1024 => format!("{}KiB", s / 1024),
+        s => format!("{s}B"),
+    }
+}
+
+fn decode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("decode");
+    for size in SIZES {
+        let (wire, count) = wire(size);
+        group.throughput(Throughput::ElementsAndBytes {
+            elements: count as u64,
+            bytes: wire.len() as u64,
+        });
+        let id = |name: &str| BenchmarkId::new(name, label(size));
+
+        group.bench_function(id("memcpy"), |b| {
+            let mut dst = vec![0u8; wire.len()];
+            b.iter(|| {
+                dst.copy_from_slice(black_box(&wire));
+                black_box(&dst);
+            });
+        });
+
+        group.bench_function(id("slice_parse"), |b| {
+            b.iter(|| {
+                let buf = black_box(&wire[..]);
+                let mut pos = 0;
+                let mut frames = 0;
+                while let Some(header) = buf.get(pos..pos + 4) {
+                    let len = u32::from_be_bytes(header.try_into().unwrap()) as usize;
+                    let frame = &buf[pos + 4..pos + 4 + len];
+                    black_box(frame);
+                    pos += 4 + len;
+                    frames += 1;
+                }
+                assert_eq!(frames, count);
+            });
+        });
+
+        group.bench_function(id("lenframe_decoder"), |b| {
+            let mut dec = FrameDecoder::new(FrameConfig::default()).unwrap();
+            b.iter(|| {
+                let mut buf = black_box(&wire[..]);
+                let mut frames = 0;
+                loop {
+                    match dec.decode(buf).unwrap() {
+                        Decoded::Frame { frame, consumed } => {
+                            black_box(&buf[frame]);
+                            buf = &buf[consumed..];
+                            frames += 1;
+                        }
+                        Decoded::Incomplete { .. } => break,
+                        Decoded::Skipped { .. } => unreachable!(),
+                    }
+                }
+                assert_eq!(frames, count);
+            });
+        });
+
+        group.bench_function(id("lenframe_reader"), |b| {
+            // One reader for all iterations: its buffer is allocated once, as in a long-lived
+            // connection; each iteration hands it the whole buffer again.
+            let mut reader = FrameReader::new(&wire[..0]);
+            b.iter(|| {
+                *reader.get_mut() = black_box(&wire[..]);
+                let mut frames = 0;
+                while let Some(frame) = reader.read_frame().unwrap() {
+                    black_box(frame);
+                    frames += 1;
+                }
+                assert_eq!(frames, count);
+            });
+        });
+
+        group.bench_function(id("tokio_util_decode"), |b| {
+            let mut codec = LengthDelimitedCodec::new();
+            // The bytes are put in a BytesMut outside the timed part: only decode is timed.
+            b.iter_batched(
+                || BytesMut::from(&wire[..]),
+                |mut buf| {
+                    let mut frames = 0;
+                    while let Some(frame) = codec.decode(&mut buf).unwrap() {
+                        black_box(&frame);
+                        frames += 1;
+                    }
+                    assert_eq!(frames, count);
+                    buf
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decode);
+criterion_main!(benches);
