@@ -66,6 +66,14 @@
 //! error. Under [`Oversize::Skip`](crate::Oversize::Skip) the stream can be polled again and
 //! goes on with the frame after the oversized one; `Framed` first reads from the transport
 //! again, so the next frame shows once more bytes (or the end of the stream) arrive.
+//!
+//! One limit is `Framed`'s own: once the transport has ended, an error stops it for good. If
+//! a second oversized frame is only reached after the end of the stream was seen (two of them
+//! among the last bytes), `Framed` reports it and then never calls the decoder again, so the
+//! frames after it are not delivered. Where that matters, call
+//! [`decode_eof`](Decoder::decode_eof) on the remaining bytes
+//! ([`Framed::read_buffer`](tokio_util::codec::Framed::read_buffer)) or read with
+//! [`FrameReader`](crate::FrameReader).
 
 use std::fmt;
 
