@@ -1,79 +1,6 @@
 //! `FrameCodec`: a `tokio_util::codec` decoder and encoder over the sans-IO core.
 //!
-//! [`FrameCodec`] turns any `AsyncRead + AsyncWrite` into a `Stream` of frames and a `Sink`
-//! of payloads with `tokio_util::codec::Framed` (or `FramedRead` / `FramedWrite` for one
-//! direction). It speaks every layout of [`FrameConfig`], under the same limits and oversize
-//! policies as [`FrameReader`](crate::FrameReader) and [`FrameWriter`](crate::FrameWriter),
-//! because it is driven by the same [`FrameDecoder`] and [`FrameEncoder`] and nothing else.
-//!
-//! ```
-//! use bytes::Bytes;
-//! use futures_util::{SinkExt, StreamExt};
-//! use lenframe::FrameCodec;
-//! use tokio::net::{TcpListener, TcpStream};
-//! use tokio_util::codec::Framed;
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let listener = TcpListener::bind("127.0.0.1:0").await?;
-//! let mut client = Framed::new(
-//!     TcpStream::connect(listener.local_addr()?).await?,
-//!     FrameCodec::new(),
-//! );
-//! let mut server = Framed::new(listener.accept().await?.0, FrameCodec::new());
-//!
-//! client.send(Bytes::from_static(b"hello")).await?;
-//! client.send(Bytes::new()).await?; // an empty frame is a frame
-//! drop(client); // closes the connection: the server sees a clean end
-//!
-//! assert_eq!(&server.next().await.transpose()?.unwrap()[..], b"hello");
-//! assert_eq!(&server.next().await.transpose()?.unwrap()[..], b"");
-//! assert!(server.next().await.is_none());
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! # Compared with tokio-util's `LengthDelimitedCodec`
-//!
-//! For the layouts both speak, the bytes on the wire are the same (see the crate's
-//! README, section *Compatibility*, for the setting that matches each layout). The
-//! differences:
-//!
-//! - **Memory follows the bytes that arrived.** `LengthDelimitedCodec` reserves the declared
-//!   payload length as soon as it has read a header, so a peer that sends one 4-byte header
-//!   declaring 8 MiB costs 8 MiB. `FrameCodec` never reserves: the read buffer grows only as
-//!   `Framed` reads bytes into it.
-//! - **The limit counts the payload after the length adjustment.** `LengthDelimitedCodec`
-//!   compares the raw field with `max_frame_length`, before the adjustment.
-//! - **The encoder writes the whole header.** `FrameCodec` writes `length_field_offset` zero
-//!   bytes before the field and subtracts the adjustment, so what it writes its own decoder
-//!   (and tokio-util's, with the matching settings) reads back; `LengthDelimitedCodec`'s
-//!   encoder writes no offset bytes and ignores `num_skip`.
-//! - **Varint lengths** ([`LengthField::Varint`](crate::LengthField::Varint)): protobuf's
-//!   delimited streams, which `LengthDelimitedCodec` cannot read.
-//! - **[`Oversize::Skip`](crate::Oversize::Skip)**: an oversized frame is reported once and
-//!   then discarded as it streams past, and the next frames follow.
-//! - **Truncation is an error with numbers.** At the end of the stream, a partial frame is
-//!   [`FrameError::Truncated`] with the frame's expected and received byte counts, never
-//!   silently dropped.
-//! - **Errors are [`FrameError`]**, with the numbers in the variant; it converts to
-//!   `io::Error` with a fitting kind.
-//!
-//! # After an error
-//!
-//! `Framed` ends its stream (`None`) after the decoder returns an error. Under
-//! [`Oversize::Error`](crate::Oversize::Error) that is the end: polling again returns the same
-//! error. Under [`Oversize::Skip`](crate::Oversize::Skip) the stream can be polled again and
-//! goes on with the frame after the oversized one; `Framed` first reads from the transport
-//! again, so the next frame shows once more bytes (or the end of the stream) arrive.
-//!
-//! One limit is `Framed`'s own: once the transport has ended, an error stops it for good. If
-//! a second oversized frame is only reached after the end of the stream was seen (two of them
-//! among the last bytes), `Framed` reports it and then never calls the decoder again, so the
-//! frames after it are not delivered. Where that matters, call
-//! [`decode_eof`](Decoder::decode_eof) on the remaining bytes
-//! ([`Framed::read_buffer`](tokio_util::codec::Framed::read_buffer)) or read with
-//! [`FrameReader`](crate::FrameReader).
+//! The documentation, with a `Framed` example, is on [`FrameCodec`].
 
 use std::fmt;
 
@@ -89,8 +16,82 @@ use crate::stats::FrameStats;
 /// A `tokio_util::codec` [`Decoder`] and [`Encoder`] for length-prefixed frames.
 ///
 /// Decoded frames are [`BytesMut`] split off the read buffer without copying; payloads are
-/// encoded from [`Bytes`] or `&[u8]`. See the [module documentation](self) for a `Framed`
-/// example and how it differs from tokio-util's `LengthDelimitedCodec`.
+/// encoded from [`Bytes`] or `&[u8]`.
+///
+/// It turns any `AsyncRead + AsyncWrite` into a `Stream` of frames and a `Sink`
+/// of payloads with `tokio_util::codec::Framed` (or `FramedRead` / `FramedWrite` for one
+/// direction). It speaks every layout of [`FrameConfig`], under the same limits and oversize
+/// policies as [`FrameReader`](crate::FrameReader) and [`FrameWriter`](crate::FrameWriter),
+/// because it is driven by the same [`FrameDecoder`] and [`FrameEncoder`] and nothing else.
+///
+/// ```
+/// use bytes::Bytes;
+/// use futures_util::{SinkExt, StreamExt};
+/// use lenframe::FrameCodec;
+/// use tokio::net::{TcpListener, TcpStream};
+/// use tokio_util::codec::Framed;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let mut client = Framed::new(
+///     TcpStream::connect(listener.local_addr()?).await?,
+///     FrameCodec::new(),
+/// );
+/// let mut server = Framed::new(listener.accept().await?.0, FrameCodec::new());
+///
+/// client.send(Bytes::from_static(b"hello")).await?;
+/// client.send(Bytes::new()).await?; // an empty frame is a frame
+/// drop(client); // closes the connection: the server sees a clean end
+///
+/// assert_eq!(&server.next().await.transpose()?.unwrap()[..], b"hello");
+/// assert_eq!(&server.next().await.transpose()?.unwrap()[..], b"");
+/// assert!(server.next().await.is_none());
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Compared with tokio-util's `LengthDelimitedCodec`
+///
+/// For the layouts both speak, the bytes on the wire are the same (see the crate's
+/// README, section *Compatibility*, for the setting that matches each layout). The
+/// differences:
+///
+/// - **Memory follows the bytes that arrived.** `LengthDelimitedCodec` reserves the declared
+///   payload length as soon as it has read a header, so a peer that sends one 4-byte header
+///   declaring 8 MiB costs 8 MiB. `FrameCodec` never reserves: the read buffer grows only as
+///   `Framed` reads bytes into it.
+/// - **The limit counts the payload after the length adjustment.** `LengthDelimitedCodec`
+///   compares the raw field with `max_frame_length`, before the adjustment.
+/// - **The encoder writes the whole header.** `FrameCodec` writes `length_field_offset` zero
+///   bytes before the field and subtracts the adjustment, so what it writes its own decoder
+///   (and tokio-util's, with the matching settings) reads back; `LengthDelimitedCodec`'s
+///   encoder writes no offset bytes and ignores `num_skip`.
+/// - **Varint lengths** ([`LengthField::Varint`](crate::LengthField::Varint)): protobuf's
+///   delimited streams, which `LengthDelimitedCodec` cannot read.
+/// - **[`Oversize::Skip`](crate::Oversize::Skip)**: an oversized frame is reported once and
+///   then discarded as it streams past, and the next frames follow.
+/// - **Truncation is an error with numbers.** At the end of the stream, a partial frame is
+///   [`FrameError::Truncated`] with the frame's expected and received byte counts, never
+///   silently dropped.
+/// - **Errors are [`FrameError`]**, with the numbers in the variant; it converts to
+///   `io::Error` with a fitting kind.
+///
+/// # After an error
+///
+/// `Framed` ends its stream (`None`) after yielding an error from the decoder. Under
+/// [`Oversize::Error`](crate::Oversize::Error) that is the end: polling again returns the same
+/// error. Under [`Oversize::Skip`](crate::Oversize::Skip) the stream can be polled again and
+/// goes on with the frame after the oversized one; `Framed` first reads from the transport
+/// again, so the next frame shows once more bytes (or the end of the stream) arrive.
+///
+/// One limit is `Framed`'s own: once the transport has ended, an error stops it for good. If
+/// a second oversized frame is only reached after the end of the stream was seen (two of them
+/// among the last bytes), `Framed` reports it and then never calls the decoder again, so the
+/// frames after it are not delivered. Where that matters, call
+/// [`decode_eof`](Decoder::decode_eof) on the remaining bytes
+/// ([`Framed::read_buffer`](tokio_util::codec::Framed::read_buffer)) or read with
+/// [`FrameReader`](crate::FrameReader).
 ///
 /// # Bounds
 ///
