@@ -306,10 +306,10 @@ proptest! {
         cfg in any_policy().prop_flat_map(any_config),
         value in any::<u64>(),
         adjustment in prop_oneof![Just(None), (-300isize..=300).prop_map(Some)],
-        small in any::<bool>(),
+        kind in 0u8..3,
+        delta in -2i128..=2,
     ) {
         let field = cfg.get_length_field();
-        let value = if small { value % 700 } else { value } & field.max_value();
         let mut cfg = cfg;
         if let Some(adj) = adjustment {
             let other = cfg.length_adjustment(adj);
@@ -317,6 +317,15 @@ proptest! {
                 cfg = other;
             }
         }
+        let value = match kind {
+            0 => value & field.max_value(),
+            1 => (value % 700) & field.max_value(),
+            // Around the limit: the field value whose adjusted length is max + delta.
+            _ => {
+                let edge = cfg.get_max_frame_len() as i128 - cfg.get_length_adjustment() as i128;
+                (edge + delta).clamp(0, i128::from(field.max_value())) as u64
+            }
+        };
         let mut header = vec![0xEE; cfg.get_length_field_offset()];
         header.extend(reference_field(field, value));
         let adj = cfg.get_length_adjustment();
