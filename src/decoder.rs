@@ -85,6 +85,10 @@ enum State {
 pub struct FrameDecoder {
     config: FrameConfig,
     max: usize,
+    /// `config.min_header_len()`, looked up once.
+    min_header: usize,
+    /// `config.get_length_adjustment()`, widened once.
+    adjustment: i64,
     state: State,
     stats: FrameStats,
 }
@@ -99,6 +103,9 @@ impl FrameDecoder {
         config.validate()?;
         Ok(FrameDecoder {
             max: config.get_max_frame_len(),
+            min_header: config.min_header_len(),
+            // isize is at most 64 bits wide on every platform Rust supports.
+            adjustment: config.get_length_adjustment() as i64,
             config,
             state: State::Header,
             stats: FrameStats::default(),
@@ -133,6 +140,7 @@ impl FrameDecoder {
     ///   error; under [`Oversize::Skip`] the following calls discard the frame
     ///   ([`Decoded::Skipped`]) and go on.
     /// - [`FrameError::InvalidHeader`] for a header no bytes could make valid. Fatal.
+    #[inline]
     pub fn decode(&mut self, buf: &[u8]) -> Result<Decoded, FrameError> {
         match self.state {
             State::Header => self.decode_header(buf),
@@ -140,8 +148,18 @@ impl FrameDecoder {
                 header_len,
                 payload_len,
             } => Ok(self.decode_payload(buf, header_len, payload_len)),
+            _ => self.decode_rare(buf),
+        }
+    }
+
+    /// `decode` while discarding or failed: kept out of line, so that the common path
+    /// inlines into the caller's loop.
+    #[inline(never)]
+    fn decode_rare(&mut self, buf: &[u8]) -> Result<Decoded, FrameError> {
+        match self.state {
             State::Discard { remaining, total } => Ok(self.discard(buf, remaining, total)),
             State::Failed(ref err) => Err(err.clone_decode_error().unwrap_or(FrameError::Poisoned)),
+            State::Header | State::Payload { .. } => unreachable!("handled by decode"),
         }
     }
 
@@ -178,14 +196,14 @@ impl FrameDecoder {
         }
     }
 
+    #[inline]
     fn decode_header(&mut self, buf: &[u8]) -> Result<Decoded, FrameError> {
-        let offset = self.config.get_length_field_offset();
-        let min_header = self.config.min_header_len();
-        if buf.len() < min_header {
+        if buf.len() < self.min_header {
             return Ok(Decoded::Incomplete {
-                needed: min_header - buf.len(),
+                needed: self.min_header - buf.len(),
             });
         }
+        let offset = self.config.get_length_field_offset();
         let (field, field_len) = match self.config.get_length_field().read(&buf[offset..]) {
             Ok(Some(parsed)) => parsed,
             // Only the varint can still be short here, and it grows a byte at a time.
@@ -194,36 +212,53 @@ impl FrameDecoder {
         };
         // The config guarantees offset + field_len <= max_header_len fits in usize.
         let header_len = offset + field_len;
+        // `None` when the adjusted length is negative or past u64: refused either way.
+        let payload_len = match field.checked_add_signed(self.adjustment) {
+            Some(payload) if payload <= self.max as u64 => payload as usize,
+            _ => return Err(self.refuse(field, header_len)),
+        };
+        // payload <= max, and the config checked that max_header_len + max fits in usize.
+        let total = header_len + payload_len;
+        if buf.len() < total {
+            self.state = State::Payload {
+                header_len,
+                payload_len,
+            };
+            return Ok(Decoded::Incomplete {
+                needed: total - buf.len(),
+            });
+        }
+        // The whole frame is here: the state stays `Header`.
+        Ok(self.deliver(header_len, total))
+    }
+
+    /// The error for a header whose adjusted length is negative or over the limit, and the
+    /// state that follows it.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&mut self, field: u64, header_len: usize) -> FrameError {
         let adjustment = self.config.get_length_adjustment();
         let payload = i128::from(field) + adjustment as i128;
         if payload < 0 {
-            return Err(self.fail(HeaderError::NegativeLength { field, adjustment }.into()));
+            return self.fail(HeaderError::NegativeLength { field, adjustment }.into());
         }
-        if payload > self.max as i128 {
-            let len = u64::try_from(payload).unwrap_or(u64::MAX);
-            let err = FrameError::TooLarge { len, max: self.max };
-            return Err(match self.config.get_oversize() {
-                Oversize::Error => self.fail(err),
-                Oversize::Skip => {
-                    let total = len.saturating_add(header_len as u64);
-                    self.state = State::Discard {
-                        remaining: total,
-                        total,
-                    };
-                    self.stats.skipped_frames += 1;
-                    err
-                }
-            });
+        let len = u64::try_from(payload).unwrap_or(u64::MAX);
+        let err = FrameError::TooLarge { len, max: self.max };
+        match self.config.get_oversize() {
+            Oversize::Error => self.fail(err),
+            Oversize::Skip => {
+                let total = len.saturating_add(header_len as u64);
+                self.state = State::Discard {
+                    remaining: total,
+                    total,
+                };
+                self.stats.skipped_frames += 1;
+                err
+            }
         }
-        // payload <= max, and the config checked that max_header_len + max fits in usize.
-        let payload_len = payload as usize;
-        self.state = State::Payload {
-            header_len,
-            payload_len,
-        };
-        Ok(self.decode_payload(buf, header_len, payload_len))
     }
 
+    #[inline]
     fn decode_payload(&mut self, buf: &[u8], header_len: usize, payload_len: usize) -> Decoded {
         let total = header_len + payload_len;
         if buf.len() < total {
@@ -231,8 +266,14 @@ impl FrameDecoder {
                 needed: total - buf.len(),
             };
         }
-        let skip = self.config.get_num_skip().unwrap_or(header_len);
         self.state = State::Header;
+        self.deliver(header_len, total)
+    }
+
+    /// The answer for a whole frame of `total` bytes at the front of the buffer.
+    #[inline]
+    fn deliver(&mut self, header_len: usize, total: usize) -> Decoded {
+        let skip = self.config.get_num_skip().unwrap_or(header_len);
         self.stats.frames += 1;
         self.stats.bytes += (total - skip) as u64;
         Decoded::Frame {
@@ -258,6 +299,7 @@ impl FrameDecoder {
         Decoded::Skipped { consumed }
     }
 
+    #[cold]
     fn fail(&mut self, err: FrameError) -> FrameError {
         let copy = err.clone_decode_error().unwrap_or(FrameError::Poisoned);
         self.state = State::Failed(copy);

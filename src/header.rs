@@ -110,6 +110,7 @@ impl LengthField {
     /// Returns `Ok(None)` when `buf` is too short to hold the whole field yet, and
     /// `Ok(Some((value, len)))` with the field's length in bytes once it is complete.
     /// An invalid varint is an error as soon as it is known to be invalid, never later.
+    #[inline]
     pub(crate) fn read(self, buf: &[u8]) -> Result<Option<(u64, usize)>, HeaderError> {
         let Some(width) = self.width() else {
             return read_varint(buf);
