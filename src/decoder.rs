@@ -196,7 +196,7 @@ impl FrameDecoder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn decode_header(&mut self, buf: &[u8]) -> Result<Decoded, FrameError> {
         if buf.len() < self.min_header {
             return Ok(Decoded::Incomplete {

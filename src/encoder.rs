@@ -14,23 +14,29 @@ pub struct Header {
 
 impl Header {
     /// The bytes before the length field, all zero.
+    #[inline]
     pub fn offset(&self) -> usize {
         self.offset
     }
 
     /// The length field's bytes.
+    #[inline]
     pub fn field(&self) -> &[u8] {
         &self.field[..usize::from(self.field_len)]
     }
 
     /// The header's length in bytes: offset plus field.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
         self.offset + usize::from(self.field_len)
     }
 
     /// Appends the header's bytes to `out`.
+    #[inline]
     pub fn write_into(&self, out: &mut Vec<u8>) {
-        out.resize(out.len() + self.offset, 0);
+        if self.offset > 0 {
+            out.resize(out.len() + self.offset, 0);
+        }
         out.extend_from_slice(self.field());
     }
 }
@@ -85,22 +91,16 @@ impl FrameEncoder {
     ///
     /// [`FrameError::TooLarge`] over the limit; [`FrameError::TooShort`] when a positive
     /// length adjustment makes the length field negative.
+    #[inline(always)]
     pub fn header(&self, payload_len: usize) -> Result<Header, FrameError> {
         if payload_len > self.max {
-            return Err(FrameError::TooLarge {
-                len: payload_len as u64,
-                max: self.max,
-            });
+            return Err(self.refuse(payload_len));
         }
-        let adjustment = self.config.get_length_adjustment();
-        let field = i128::from(payload_len as u64) - adjustment as i128;
+        let field = i128::from(payload_len as u64) - self.config.get_length_adjustment() as i128;
         // The config guarantees that max - adjustment fits the field, so only the lower
         // bound can fail here.
         let Ok(field) = u64::try_from(field) else {
-            return Err(FrameError::TooShort {
-                len: payload_len,
-                min: adjustment.unsigned_abs(),
-            });
+            return Err(self.refuse(payload_len));
         };
         let mut header = Header {
             offset: self.config.get_length_field_offset(),
@@ -112,6 +112,23 @@ impl FrameEncoder {
             .get_length_field()
             .write(field, &mut header.field) as u8;
         Ok(header)
+    }
+
+    /// The error for a payload length that [`header`](Self::header) refuses: over the limit,
+    /// or too short for a positive length adjustment.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&self, payload_len: usize) -> FrameError {
+        if payload_len > self.max {
+            return FrameError::TooLarge {
+                len: payload_len as u64,
+                max: self.max,
+            };
+        }
+        FrameError::TooShort {
+            len: payload_len,
+            min: self.config.get_length_adjustment().unsigned_abs(),
+        }
     }
 
     /// The bytes a frame with a payload of `payload_len` bytes takes on the wire.

@@ -110,7 +110,7 @@ impl LengthField {
     /// Returns `Ok(None)` when `buf` is too short to hold the whole field yet, and
     /// `Ok(Some((value, len)))` with the field's length in bytes once it is complete.
     /// An invalid varint is an error as soon as it is known to be invalid, never later.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read(self, buf: &[u8]) -> Result<Option<(u64, usize)>, HeaderError> {
         let Some(width) = self.width() else {
             return read_varint(buf);
@@ -137,6 +137,7 @@ impl LengthField {
     ///
     /// The caller has checked that `value <= self.max_value()` and that `out` holds
     /// [`max_len`](Self::max_len) bytes.
+    #[inline(always)]
     pub(crate) fn write(self, value: u64, out: &mut [u8]) -> usize {
         debug_assert!(value <= self.max_value());
         match self {
