@@ -147,6 +147,8 @@ struct Opts {
     quick: bool,
     reps: usize,
     only: Vec<String>,
+    sizes: Vec<usize>,
+    impls: Vec<String>,
 }
 
 impl Opts {
@@ -154,14 +156,21 @@ impl Opts {
         let mut quick = std::env::var_os("LOOPBENCH_QUICK").is_some_and(|v| v != "0");
         let mut reps = None;
         let mut only = Vec::new();
+        let mut sizes = Vec::new();
+        let mut impls = Vec::new();
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--quick" => quick = true,
                 "--reps" => reps = args.next().and_then(|n| n.parse().ok()),
                 "--only" => only.extend(args.next()),
+                "--size" => sizes.extend(args.next().and_then(|n| n.parse::<usize>().ok())),
+                "--impl" => impls.extend(args.next()),
                 other => {
-                    eprintln!("unknown argument {other:?}; flags: --quick, --reps N, --only PART");
+                    eprintln!(
+                        "unknown argument {other:?}; flags: --quick, --reps N, --only PART, \
+                         --size BYTES, --impl raw|hand|lenframe|tokio-util (streaming)"
+                    );
                     std::process::exit(2);
                 }
             }
@@ -170,6 +179,8 @@ impl Opts {
             quick,
             reps: reps.unwrap_or(if quick { 3 } else { 5 }).max(1),
             only,
+            sizes,
+            impls,
         }
     }
 
@@ -262,6 +273,17 @@ enum Impl {
 }
 
 const IMPLS: [Impl; 4] = [Impl::Raw, Impl::Hand, Impl::Lenframe, Impl::Tokio];
+
+impl Impl {
+    fn name(self) -> &'static str {
+        match self {
+            Impl::Raw => "raw",
+            Impl::Hand => "hand",
+            Impl::Lenframe => "lenframe",
+            Impl::Tokio => "tokio-util",
+        }
+    }
+}
 
 fn frames_for(size: usize, quick: bool) -> usize {
     let (bytes, most) = if quick {
@@ -504,19 +526,31 @@ fn stream_part(opts: &Opts) -> io::Result<()> {
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for t in [Transport::Tcp, Transport::Unix] {
         for size in SIZES {
+            if !opts.sizes.is_empty() && !opts.sizes.contains(&size) {
+                continue;
+            }
             let frames = frames_for(size, opts.quick);
             let mut secs: Vec<Vec<f64>> = vec![Vec::new(); IMPLS.len()];
             for rep in 0..opts.reps {
                 // Rotate the order so that no implementation always runs first.
                 for k in 0..IMPLS.len() {
                     let i = (k + rep) % IMPLS.len();
+                    if !opts.impls.is_empty() && !opts.impls.iter().any(|n| n == IMPLS[i].name()) {
+                        continue;
+                    }
                     let d = stream_once(t, IMPLS[i], size, frames)?;
                     secs[i].push(d.as_secs_f64());
                 }
             }
             let rate: Vec<f64> = secs
                 .into_iter()
-                .map(|s| frames as f64 / median(s))
+                .map(|s| {
+                    if s.is_empty() {
+                        f64::NAN
+                    } else {
+                        frames as f64 / median(s)
+                    }
+                })
                 .collect();
             let cell = |r: f64| format!("{} ({:.0} MB/s)", fmt_rate(r), r * size as f64 / 1e6);
             let (raw, hand, lf, tk) = (rate[0], rate[1], rate[2], rate[3]);
