@@ -136,23 +136,35 @@ impl LengthField {
     /// Writes `value` at the front of `out` and returns the bytes written.
     ///
     /// The caller has checked that `value <= self.max_value()` and that `out` holds
-    /// [`max_len`](Self::max_len) bytes.
+    /// [`max_len`](Self::max_len) bytes. A fixed field is written as one 8-byte store when
+    /// `out` has room for it (the bytes past the field are then zero), so that a header
+    /// built on the stack is read back without a partial-store stall.
     #[inline(always)]
     pub(crate) fn write(self, value: u64, out: &mut [u8]) -> usize {
         debug_assert!(value <= self.max_value());
-        match self {
-            LengthField::U8 => out[0] = value as u8,
-            LengthField::U16Be => BigEndian::write_u16(out, value as u16),
-            LengthField::U16Le => LittleEndian::write_u16(out, value as u16),
-            LengthField::U24Be => BigEndian::write_u24(out, value as u32),
-            LengthField::U24Le => LittleEndian::write_u24(out, value as u32),
-            LengthField::U32Be => BigEndian::write_u32(out, value as u32),
-            LengthField::U32Le => LittleEndian::write_u32(out, value as u32),
-            LengthField::U64Be => BigEndian::write_u64(out, value),
-            LengthField::U64Le => LittleEndian::write_u64(out, value),
-            LengthField::Varint => return write_varint(value, out),
+        let Some(width) = self.width() else {
+            return write_varint(value, out);
+        };
+        // The field's bytes come first in both orders: big-endian shifts them to the top,
+        // and a little-endian value under 2^(8 * width) has only zeros above them.
+        let bytes = if self.is_little_endian() {
+            value.to_le_bytes()
+        } else {
+            (value << (64 - 8 * width)).to_be_bytes()
+        };
+        match out.get_mut(..8) {
+            Some(dst) => dst.copy_from_slice(&bytes),
+            None => out[..width].copy_from_slice(&bytes[..width]),
         }
-        self.min_len()
+        width
+    }
+
+    /// Whether a fixed field is written least significant byte first.
+    const fn is_little_endian(self) -> bool {
+        matches!(
+            self,
+            LengthField::U16Le | LengthField::U24Le | LengthField::U32Le | LengthField::U64Le
+        )
     }
 }
 
@@ -204,6 +216,24 @@ mod tests {
         let n = field.write(value, &mut out);
         assert_eq!(n, field.encoded_len(value));
         out[..n].to_vec()
+    }
+
+    #[test]
+    fn fixed_fields_fit_an_exact_slice() {
+        // Shorter than 8 bytes: only the field's own bytes are written.
+        let mut out = [0xeeu8; 5];
+        assert_eq!(LengthField::U32Be.write(0x0102_0304, &mut out[..4]), 4);
+        assert_eq!(out, [1, 2, 3, 4, 0xee]);
+        assert_eq!(LengthField::U24Le.write(0x01_0203, &mut out[..3]), 3);
+        assert_eq!(out, [3, 2, 1, 4, 0xee]);
+        assert_eq!(LengthField::U8.write(0xab, &mut out[..1]), 1);
+        assert_eq!(out, [0xab, 2, 1, 4, 0xee]);
+        // Room for 8: the bytes past the field are zero.
+        let mut out = [0xeeu8; 10];
+        assert_eq!(LengthField::U16Be.write(0x0102, &mut out), 2);
+        assert_eq!(out, [1, 2, 0, 0, 0, 0, 0, 0, 0xee, 0xee]);
+        assert_eq!(LengthField::U16Le.write(0x0102, &mut out), 2);
+        assert_eq!(out, [2, 1, 0, 0, 0, 0, 0, 0, 0xee, 0xee]);
     }
 
     #[test]

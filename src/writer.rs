@@ -116,6 +116,7 @@ impl<W: Write> FrameWriter<W> {
     /// [`FrameError::Io`] when the stream fails; [`FrameError::Poisoned`] after an earlier
     /// hard failure. See the [type-level documentation](Self#errors-and-resumption) for what
     /// was accepted in each case.
+    #[inline]
     pub fn write_frame(&mut self, payload: &[u8]) -> Result<(), FrameError> {
         if self.poisoned {
             return Err(FrameError::Poisoned);
@@ -135,6 +136,7 @@ impl<W: Write> FrameWriter<W> {
     }
 
     /// Sends the buffered bytes, the header and the payload with vectored writes.
+    #[inline(never)]
     fn write_large(
         &mut self,
         header: &crate::encoder::Header,
@@ -208,6 +210,7 @@ impl<W: Write> FrameWriter<W> {
     }
 
     /// Writes every buffered byte, retrying `Interrupted`.
+    #[inline(never)]
     fn flush_buf(&mut self) -> Result<(), FrameError> {
         while self.written < self.buf.len() {
             match self.inner.write(&self.buf[self.written..]) {
