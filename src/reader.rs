@@ -183,6 +183,7 @@ impl<R: Read> FrameReader<R> {
     /// # Errors
     ///
     /// See the [type-level documentation](Self#errors-and-resumption).
+    #[inline]
     pub fn read_frame(&mut self) -> Result<Option<&[u8]>, FrameError> {
         let range = loop {
             match self.decoder.decode(&self.buf[self.start..self.end])? {
@@ -211,6 +212,7 @@ impl<R: Read> FrameReader<R> {
     }
 
     /// Drops `n` consumed bytes from the front of the buffer.
+    #[inline]
     fn consume(&mut self, n: usize) {
         self.start += n;
         if self.start == self.end {
@@ -225,6 +227,7 @@ impl<R: Read> FrameReader<R> {
 
     /// Reads once into the buffer, making room first; retries `Interrupted`. Returns the
     /// bytes read, 0 at the end of the stream. `needed` is the decoder's last answer.
+    #[inline(never)]
     fn fill(&mut self, needed: usize) -> Result<usize, FrameError> {
         if self.end == self.buf.len() {
             self.make_room();
