@@ -93,15 +93,7 @@ impl FrameEncoder {
     /// length adjustment makes the length field negative.
     #[inline(always)]
     pub fn header(&self, payload_len: usize) -> Result<Header, FrameError> {
-        if payload_len > self.max {
-            return Err(self.refuse(payload_len));
-        }
-        let field = i128::from(payload_len as u64) - self.config.get_length_adjustment() as i128;
-        // The config guarantees that max - adjustment fits the field, so only the lower
-        // bound can fail here.
-        let Ok(field) = u64::try_from(field) else {
-            return Err(self.refuse(payload_len));
-        };
+        let field = self.field_value(payload_len)?;
         let mut header = Header {
             offset: self.config.get_length_field_offset(),
             field: [0; MAX_VARINT_LEN],
@@ -112,6 +104,46 @@ impl FrameEncoder {
             .get_length_field()
             .write(field, &mut header.field) as u8;
         Ok(header)
+    }
+
+    /// The length field's value for a payload of `payload_len` bytes, checked as by
+    /// [`header`](Self::header).
+    #[inline(always)]
+    pub(crate) fn field_value(&self, payload_len: usize) -> Result<u64, FrameError> {
+        if payload_len > self.max {
+            return Err(self.refuse(payload_len));
+        }
+        let field = i128::from(payload_len as u64) - self.config.get_length_adjustment() as i128;
+        // The config guarantees that max - adjustment fits the field, so only the lower
+        // bound can fail here.
+        u64::try_from(field).map_err(|_| self.refuse(payload_len))
+    }
+
+    /// The header's length for a length field holding `field`.
+    #[inline(always)]
+    pub(crate) fn header_len(&self, field: u64) -> usize {
+        // The config guarantees that offset + the field's longest form fits in usize.
+        self.config.get_length_field_offset() + self.config.get_length_field().encoded_len(field)
+    }
+
+    /// Appends the header whose length field holds `field` (from
+    /// [`field_value`](Self::field_value)) to `out`: what [`Header::write_into`] appends,
+    /// without building the `Header`.
+    #[inline(always)]
+    pub(crate) fn append_header(&self, field: u64, out: &mut Vec<u8>) {
+        let offset = self.config.get_length_field_offset();
+        if offset > 0 {
+            out.resize(out.len() + offset, 0);
+        }
+        let mut bytes = [0; MAX_VARINT_LEN];
+        let n = self.config.get_length_field().write(field, &mut bytes);
+        // Copies of a constant size compile to a single store; the common widths get one.
+        match n {
+            4 => out.extend_from_slice(&bytes[..4]),
+            2 => out.extend_from_slice(&bytes[..2]),
+            8 => out.extend_from_slice(&bytes[..8]),
+            _ => out.extend_from_slice(&bytes[..n]),
+        }
     }
 
     /// The error for a payload length that [`header`](Self::header) refuses: over the limit,

@@ -121,15 +121,16 @@ impl<W: Write> FrameWriter<W> {
         if self.poisoned {
             return Err(FrameError::Poisoned);
         }
-        let header = self.encoder.header(payload.len())?;
-        let frame_len = header.encoded_len() + payload.len();
+        let field = self.encoder.field_value(payload.len())?;
+        let frame_len = self.encoder.header_len(field) + payload.len();
         if frame_len > self.capacity {
+            let header = self.encoder.header(payload.len())?;
             return self.write_large(&header, payload);
         }
         if self.buf.len() - self.written + frame_len > self.capacity {
             self.flush_buf()?;
         }
-        header.write_into(&mut self.buf);
+        self.encoder.append_header(field, &mut self.buf);
         self.buf.extend_from_slice(payload);
         self.count(payload.len());
         Ok(())
