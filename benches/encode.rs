@@ -1,8 +1,9 @@
 //! In-memory encoding of frames of one size: lenframe's `FrameWriter` into a `Vec` and into
-//! `io::sink()`, against tokio-util's `LengthDelimitedCodec` `Encoder` into a `BytesMut`.
+//! `io::sink()`, against tokio-util's `LengthDelimitedCodec` `Encoder` into a `BytesMut`, and
+//! the unframed payloads through a `BufWriter` into `io::sink()` (the floor).
 
 use std::hint::black_box;
-use std::io;
+use std::io::{self, Write};
 
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -34,6 +35,17 @@ fn encode(c: &mut Criterion) {
             bytes: wire_len as u64,
         });
         let id = |name: &str| BenchmarkId::new(name, label(size));
+
+        // The floor: the payloads alone, unframed, through a 64 KiB BufWriter.
+        group.bench_function(id("raw_bufwriter_sink"), |b| {
+            let mut writer = io::BufWriter::with_capacity(64 * 1024, io::sink());
+            b.iter(|| {
+                for _ in 0..count {
+                    writer.write_all(black_box(&payload)).unwrap();
+                }
+                writer.flush().unwrap();
+            });
+        });
 
         group.bench_function(id("lenframe_writer_vec"), |b| {
             let mut writer = FrameWriter::new(Vec::with_capacity(wire_len));
