@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use lenframe::{FrameConfig, FrameError, FrameReader, FrameWriter};
+use lenframe::{FrameError, FrameReader, FrameWriter};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_util::codec::{Decoder, FramedRead, FramedWrite, LengthDelimitedCodec};
 
@@ -1047,7 +1047,6 @@ fn growth_part(opts: &Opts) -> io::Result<()> {
 
 fn main() -> io::Result<()> {
     let opts = Opts::parse();
-    let _ = FrameConfig::default();
     println!(
         "lenframe loopbench: {} repetitions{}",
         opts.reps,
