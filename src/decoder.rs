@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use crate::config::{FrameConfig, Oversize};
 use crate::error::{ConfigError, FrameError, HeaderError};
+use crate::header::LengthField;
 use crate::stats::FrameStats;
 
 /// What [`FrameDecoder::decode`] found at the front of the buffer it was given.
@@ -89,6 +90,9 @@ pub struct FrameDecoder {
     min_header: usize,
     /// `config.get_length_adjustment()`, widened once.
     adjustment: i64,
+    /// The layout is the default one (a 4-byte big-endian field at offset 0), which
+    /// `decode_header` reads without going through the general `LengthField::read`.
+    default_layout: bool,
     state: State,
     stats: FrameStats,
 }
@@ -106,6 +110,8 @@ impl FrameDecoder {
             min_header: config.min_header_len(),
             // isize is at most 64 bits wide on every platform Rust supports.
             adjustment: config.get_length_adjustment() as i64,
+            default_layout: config.get_length_field() == LengthField::U32Be
+                && config.get_length_field_offset() == 0,
             config,
             state: State::Header,
             stats: FrameStats::default(),
@@ -203,15 +209,20 @@ impl FrameDecoder {
                 needed: self.min_header - buf.len(),
             });
         }
-        let offset = self.config.get_length_field_offset();
-        let (field, field_len) = match self.config.get_length_field().read(&buf[offset..]) {
-            Ok(Some(parsed)) => parsed,
-            // Only the varint can still be short here, and it grows a byte at a time.
-            Ok(None) => return Ok(Decoded::Incomplete { needed: 1 }),
-            Err(e) => return Err(self.fail(e.into())),
+        let (field, header_len) = match buf.first_chunk::<4>() {
+            Some(bytes) if self.default_layout => (u64::from(u32::from_be_bytes(*bytes)), 4),
+            _ => {
+                let offset = self.config.get_length_field_offset();
+                let (field, field_len) = match self.config.get_length_field().read(&buf[offset..]) {
+                    Ok(Some(parsed)) => parsed,
+                    // Only the varint can still be short here, and it grows a byte at a time.
+                    Ok(None) => return Ok(Decoded::Incomplete { needed: 1 }),
+                    Err(e) => return Err(self.fail(e.into())),
+                };
+                // The config guarantees offset + field_len <= max_header_len fits in usize.
+                (field, offset + field_len)
+            }
         };
-        // The config guarantees offset + field_len <= max_header_len fits in usize.
-        let header_len = offset + field_len;
         // `None` when the adjusted length is negative or past u64: refused either way.
         let payload_len = match field.checked_add_signed(self.adjustment) {
             Some(payload) if payload <= self.max as u64 => payload as usize,
