@@ -2,7 +2,7 @@
 
 use crate::config::FrameConfig;
 use crate::error::{ConfigError, FrameError};
-use crate::header::MAX_VARINT_LEN;
+use crate::header::{LengthField, MAX_VARINT_LEN};
 
 /// The header of one frame, ready to be written: `offset` zero bytes, then the length field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +64,9 @@ impl Header {
 pub struct FrameEncoder {
     config: FrameConfig,
     max: usize,
+    /// The layout is the default one (a 4-byte big-endian field at offset 0), whose header
+    /// `append_header` writes directly.
+    default_layout: bool,
 }
 
 impl FrameEncoder {
@@ -76,6 +79,8 @@ impl FrameEncoder {
         config.validate()?;
         Ok(FrameEncoder {
             max: config.get_max_frame_len(),
+            default_layout: config.get_length_field() == LengthField::U32Be
+                && config.get_length_field_offset() == 0,
             config,
         })
     }
@@ -122,6 +127,9 @@ impl FrameEncoder {
     /// The header's length for a length field holding `field`.
     #[inline(always)]
     pub(crate) fn header_len(&self, field: u64) -> usize {
+        if self.default_layout {
+            return 4;
+        }
         // The config guarantees that offset + the field's longest form fits in usize.
         self.config.get_length_field_offset() + self.config.get_length_field().encoded_len(field)
     }
@@ -131,6 +139,11 @@ impl FrameEncoder {
     /// without building the `Header`.
     #[inline(always)]
     pub(crate) fn append_header(&self, field: u64, out: &mut Vec<u8>) {
+        if self.default_layout {
+            // `field` fits: the config limits it to what a u32 holds.
+            out.extend_from_slice(&(field as u32).to_be_bytes());
+            return;
+        }
         let offset = self.config.get_length_field_offset();
         if offset > 0 {
             out.resize(out.len() + offset, 0);
