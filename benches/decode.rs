@@ -1,9 +1,12 @@
 //! In-memory decoding of a buffer pre-filled with frames of one size: lenframe's sans-IO
 //! `FrameDecoder` and its `FrameReader` over `&[u8]`, against tokio-util's
 //! `LengthDelimitedCodec::decode`, hand-written slice parsing (the floor for parsing) and a
-//! plain copy of the buffer (the floor for anything that moves the bytes).
+//! plain copy of the buffer (the floor for anything that moves the bytes). For reference, the
+//! loopback benchmark's baselines run in memory too: unframed payloads through a `BufReader`,
+//! and hand-written framing (`read_exact` of header and payload) over a `BufReader`.
 
 use std::hint::black_box;
+use std::io::{self, Read};
 
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
@@ -65,6 +68,37 @@ fn decode(c: &mut Criterion) {
                     frames += 1;
                 }
                 assert_eq!(frames, count);
+            });
+        });
+
+        // The loopback benchmark's raw floor, in memory: the payloads alone, unframed,
+        // through a 64 KiB BufReader with read_exact.
+        group.bench_function(id("raw_bufreader"), |b| {
+            let payloads = vec![0xa5u8; count * size];
+            let mut out = vec![0u8; size];
+            b.iter(|| {
+                let mut r = io::BufReader::with_capacity(64 * 1024, black_box(&payloads[..]));
+                for _ in 0..count {
+                    r.read_exact(&mut out).unwrap();
+                    black_box(&out);
+                }
+            });
+        });
+
+        // Hand-written framing over a 64 KiB BufReader: read_exact of the header, then of
+        // the payload into a reused Vec.
+        group.bench_function(id("hand_bufreader"), |b| {
+            let mut body = Vec::new();
+            b.iter(|| {
+                let mut r = io::BufReader::with_capacity(64 * 1024, black_box(&wire[..]));
+                for _ in 0..count {
+                    let mut header = [0u8; 4];
+                    r.read_exact(&mut header).unwrap();
+                    body.clear();
+                    body.resize(u32::from_be_bytes(header) as usize, 0);
+                    r.read_exact(&mut body).unwrap();
+                    black_box(&body);
+                }
             });
         });
 
