@@ -14,9 +14,14 @@
 
 mod support;
 
-use std::io;
+use std::io::{self, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
 
-use lenframe::{FrameConfig, FrameError, FrameReader, FrameWriter, Oversize};
+use lenframe::{FrameConfig, FrameError, FrameReader, FrameWriter, Oversize, ReadTimeout};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -25,7 +30,7 @@ use support::strategies::{
     any_config, capacity_step, expected_events, frames, frames_with_oversize, proptest_config,
     reference_stream,
 };
-use support::{ScriptedReader, ScriptedWriter, Step};
+use support::{tcp_pair, unix_pair, ScriptedReader, ScriptedWriter, Step};
 
 fn writer_capacity() -> impl Strategy<Value = usize> {
     prop_oneof![
@@ -262,5 +267,250 @@ proptest! {
         if !matches!(cfg.get_oversize(), Oversize::Error) || !payloads.iter().any(|p| p.len() > cfg.get_max_frame_len()) {
             prop_assert_eq!(r.get_ref().count, data.len() as u64);
         }
+    }
+}
+
+/// A reader that fills the buffer it is given and claims more than its length: a broken
+/// `Read`. What it really wrote is the stream; the reader must never take the claim.
+struct Overclaiming {
+    data: Vec<u8>,
+    pos: usize,
+}
+
+impl io::Read for Overclaiming {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        // Only a full buffer is overclaimed: the claim is then past the room given.
+        Ok(if n == buf.len() { n + 5 } else { n })
+    }
+}
+
+proptest! {
+    #![proptest_config(proptest_config(64, "proptest-regressions/prop_faults.txt"))]
+
+    /// A `Read` that returns more than the room it was given is not trusted past that room:
+    /// the frames are those of the bytes it really wrote.
+    #[test]
+    fn read_from_reader_claiming_more_than_its_buffer(
+        (cfg, step, payloads) in (any_config(Oversize::Error), capacity_step())
+            .prop_flat_map(|(cfg, step)| (Just(cfg), Just(step), frames(&cfg, step, 8))),
+    ) {
+        let wire = reference_stream(&cfg, &payloads);
+        let source = Overclaiming { data: wire, pos: 0 };
+        let mut r = FrameReader::with_capacity(source, cfg, step).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..=payloads.len() {
+            got.push(Event::of(r.read_frame()));
+        }
+        let want = expected_events(&cfg, &payloads, None);
+        prop_assert_eq!(got, want);
+    }
+}
+
+/// The default capacity step is the documented 64 KiB: a reader that has seen only a header
+/// declaring 8 MiB (the default limit) and 10 payload bytes holds one step, not 8 MiB.
+#[test]
+fn read_default_capacity_step_is_64_kib() {
+    let mut wire = (8u32 << 20).to_be_bytes().to_vec();
+    wire.extend_from_slice(&[1; 10]);
+    let mut r = FrameReader::new(&wire[..]);
+    assert_eq!(r.capacity_step(), 64 * 1024);
+    assert_eq!(lenframe::DEFAULT_READ_CAPACITY, 64 * 1024);
+    match r.read_frame() {
+        Err(FrameError::Truncated { expected, received }) => {
+            assert_eq!((expected, received), (4 + (8 << 20), 14));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(r.capacity() <= 64 * 1024 + 14, "{}", r.capacity());
+}
+
+// Deadlines under stalled, slow and failing peers. Pauses here play a slow peer or a read
+// that blocks past the deadline; what the tests assert holds for any scheduling.
+
+/// The socket's own read timeout: long enough never to fire before a frame deadline, short
+/// enough that a reader which failed to arm its deadline returns instead of hanging.
+const OWN_TIMEOUT: Duration = Duration::from_secs(3);
+const FRAME_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// Reads a 3-byte frame whose last 2 bytes come only after the reader has timed out, and
+/// checks the socket's timeout: the time left of the deadline while the frame is in
+/// progress, the socket's own one again between frames. `timeout_of` reads the socket's
+/// timeout directly, not through `ReadTimeout`.
+fn deadline_sets_and_restores<R: io::Read + ReadTimeout>(
+    mut peer: impl io::Write + Send + 'static,
+    stream: R,
+    timeout_of: impl Fn(&R) -> Option<Duration>,
+) {
+    let (go, wait) = mpsc::channel::<()>();
+    let writer = thread::spawn(move || {
+        peer.write_all(b"\x00\x00\x00\x03a").unwrap();
+        wait.recv().unwrap();
+        peer.write_all(b"bc").unwrap();
+    });
+    let mut r = FrameReader::new(stream);
+    r.set_frame_timeout(Some(FRAME_TIMEOUT));
+    match r.read_frame() {
+        Err(FrameError::TimedOut {
+            expected, received, ..
+        }) => assert_eq!((expected, received), (7, 5)),
+        other => panic!("expected TimedOut, got {other:?}"),
+    }
+    let during = timeout_of(r.get_ref()).expect("a timeout is set inside a frame");
+    assert!(
+        during <= FRAME_TIMEOUT,
+        "socket timeout {during:?} inside a frame"
+    );
+    go.send(()).unwrap();
+    let mut frame = None;
+    for _ in 0..1000 {
+        match r.read_frame() {
+            Ok(f) => {
+                frame = f.map(<[u8]>::to_vec);
+                break;
+            }
+            Err(e) if matches!(e, FrameError::TimedOut { .. }) => continue,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(frame.as_deref(), Some(&b"abc"[..]));
+    writer.join().unwrap();
+    assert_eq!(r.read_frame().unwrap(), None);
+    assert_eq!(
+        timeout_of(r.get_ref()),
+        Some(OWN_TIMEOUT),
+        "own timeout restored"
+    );
+}
+
+#[test]
+fn read_deadline_sets_and_restores_socket_timeout_over_unix_and_tcp() {
+    let (client, server) = unix_pair();
+    server.set_read_timeout(Some(OWN_TIMEOUT)).unwrap();
+    deadline_sets_and_restores(client, server, |s| s.read_timeout().unwrap());
+
+    let (client, server) = unix_pair();
+    server.set_read_timeout(Some(OWN_TIMEOUT)).unwrap();
+    deadline_sets_and_restores(client, &server, |s| UnixStream::read_timeout(s).unwrap());
+
+    let (client, server) = tcp_pair();
+    server.set_read_timeout(Some(OWN_TIMEOUT)).unwrap();
+    deadline_sets_and_restores(client, &server, |s| TcpStream::read_timeout(s).unwrap());
+}
+
+#[test]
+fn read_deadline_counts_from_leftover_bytes_of_the_next_frame() {
+    let (mut client, server) = tcp_pair();
+    server.set_read_timeout(Some(OWN_TIMEOUT)).unwrap();
+    let (go, wait) = mpsc::channel::<()>();
+    // One frame and the first 2 bytes of the next header in one write, then a stall.
+    let writer = thread::spawn(move || {
+        client.write_all(b"\x00\x00\x00\x01x\x00\x00").unwrap();
+        wait.recv().unwrap();
+    });
+    let mut r = FrameReader::new(server);
+    r.set_frame_timeout(Some(FRAME_TIMEOUT));
+    assert_eq!(r.read_frame().unwrap(), Some(&b"x"[..]));
+    match r.read_frame() {
+        Err(FrameError::TimedOut {
+            expected, received, ..
+        }) => assert_eq!((expected, received), (4, 2)),
+        other => panic!("expected TimedOut, got {other:?}"),
+    }
+    go.send(()).unwrap();
+    writer.join().unwrap();
+    match r.read_frame() {
+        Err(FrameError::Truncated { expected, received }) => {
+            assert_eq!((expected, received), (4, 2));
+        }
+        other => panic!("expected Truncated, got {other:?}"),
+    }
+}
+
+#[test]
+fn read_deadline_covers_a_skipped_frame_trickled_slowly() {
+    let (mut client, server) = tcp_pair();
+    server.set_read_timeout(Some(OWN_TIMEOUT)).unwrap();
+    // An oversized frame whose 40 payload bytes come 10 ms apart: 400 ms in all, four
+    // times the deadline, however each byte's gap compares with it.
+    let writer = thread::spawn(move || {
+        client.write_all(&40u32.to_be_bytes()).unwrap();
+        for _ in 0..40 {
+            thread::sleep(Duration::from_millis(10));
+            client.write_all(b"z").unwrap();
+        }
+        client.write_all(b"\x00\x00\x00\x02ok").unwrap();
+    });
+    let cfg = FrameConfig::default()
+        .max_frame_len(4)
+        .oversize(Oversize::Skip);
+    let mut r = FrameReader::with_config(server, cfg).unwrap();
+    r.set_frame_timeout(Some(FRAME_TIMEOUT));
+    let mut events = Vec::new();
+    let mut timeouts = 0;
+    for _ in 0..200 {
+        match r.read_frame() {
+            Err(FrameError::TimedOut { expected, .. }) => {
+                assert_eq!(expected, 44);
+                timeouts += 1;
+            }
+            other => {
+                let event = Event::of(other);
+                let end = event == Event::End;
+                events.push(event);
+                if end {
+                    break;
+                }
+            }
+        }
+    }
+    writer.join().unwrap();
+    assert_eq!(
+        events,
+        [
+            Event::TooLarge { len: 40, max: 4 },
+            Event::Frame(b"ok".to_vec()),
+            Event::End
+        ]
+    );
+    assert!(timeouts >= 1, "the slow skipped frame never timed out");
+    assert_eq!((r.stats().skipped_frames, r.stats().skipped_bytes), (1, 44));
+}
+
+/// A read that blocks past the frame's deadline and then fails hard.
+struct FailsLate {
+    calls: usize,
+}
+
+impl io::Read for FailsLate {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.calls += 1;
+        if self.calls == 1 {
+            buf[..5].copy_from_slice(b"\x00\x00\x00\x03a");
+            return Ok(5);
+        }
+        thread::sleep(FRAME_TIMEOUT * 2);
+        Err(io::ErrorKind::ConnectionReset.into())
+    }
+}
+
+impl ReadTimeout for FailsLate {
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(None)
+    }
+    fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn read_hard_error_after_the_deadline_is_reported_as_itself() {
+    let mut r = FrameReader::new(FailsLate { calls: 0 });
+    r.set_frame_timeout(Some(FRAME_TIMEOUT));
+    match r.read_frame() {
+        Err(FrameError::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
+        other => panic!("expected the reset, got {other:?}"),
     }
 }
