@@ -371,7 +371,7 @@ fn deadline_sets_and_restores<R: io::Read + ReadTimeout>(
                 frame = f.map(<[u8]>::to_vec);
                 break;
             }
-            Err(e) if matches!(e, FrameError::TimedOut { .. }) => continue,
+            Err(FrameError::TimedOut { .. }) => continue,
             Err(e) => panic!("{e:?}"),
         }
     }
