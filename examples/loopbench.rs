@@ -3,15 +3,17 @@
 //! one process run, the implementations interleaved within each repetition.
 //!
 //! ```sh
-//! cargo run --release --example loopbench            # the full run (a few minutes)
+//! cargo run --release --example loopbench            # the full run (about a minute)
 //! cargo run --release --example loopbench -- --quick # smaller volumes, 3 repetitions
 //! ```
 //!
-//! Flags: `--quick` (or `LOOPBENCH_QUICK=1`), `--reps N`, and `--only stream|pingpong|memory|growth`
-//! (repeatable) to run some parts only.
+//! Flags: `--quick` (or `LOOPBENCH_QUICK=1`), `--reps N` (default 5), `--only
+//! stream|pingpong|memory|growth` to run some parts only, and, for streaming, `--size BYTES`
+//! and `--impl raw|hand|lenframe|tokio-util`; each of the last three can be repeated.
 //!
 //! Parts:
-//! - stream: one-way streaming of N frames of 16 B .. 1 MiB, reader-side throughput;
+//! - stream: one-way streaming of N frames of 16 B .. 1 MiB (about 128 MiB per run, at most
+//!   3 million frames), reader-side throughput;
 //! - pingpong: request/response round trips over TCP, with and without `TCP_NODELAY`;
 //! - memory: live heap per idle connection that sent only a maximum-size header;
 //! - growth: one 8 MiB frame delivered one byte per read, and in one go.
