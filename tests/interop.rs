@@ -20,9 +20,11 @@
 //! - tokio-util checks its limit on the raw field, before the adjustment; lenframe on the
 //!   payload, after it (`tokio_util_limit_is_checked_before_the_adjustment`).
 
+#[path = "support/python.rs"]
+mod python;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener};
-use std::process::{Child, Command, Stdio};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -31,6 +33,7 @@ use lenframe::{
     Oversize,
 };
 use prost::Message;
+use python::PythonPeer;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_util::codec::{Decoder, Framed, FramedRead, FramedWrite, LengthDelimitedCodec};
@@ -502,54 +505,15 @@ fn codec_framed_with_prost_both_directions() {
     }
 }
 
-/// Kills and reaps the child on every path, so that a failed assertion leaves no process.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the Python echo peer and returns it with the port it listens on; `None` (with a
-/// message) when python3 is not installed.
-fn python_peer() -> Option<(ChildGuard, u16)> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/echo_peer.py");
-    let child = match Command::new("python3")
-        .arg(script)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            println!("SKIPPED: python3 is not installed; the Python peer was not checked");
-            return None;
-        }
-        Err(e) => panic!("starting python3: {e}"),
-    };
-    let mut guard = ChildGuard(child);
-    let mut stdout = guard.0.stdout.take().unwrap();
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
-        line.push(byte[0]);
-        assert!(line.len() <= 6, "port line too long: {line:?}");
-    }
-    let port = std::str::from_utf8(&line).unwrap().trim().parse().unwrap();
-    Some((guard, port))
-}
-
 #[test]
 fn python_peer_echo_with_writer_and_reader() {
     for o in 0..ORDERS {
         let mut rng = seed(200, 7, o);
         let sent = stream(&mut rng, &SIZES);
-        let Some((mut child, port)) = python_peer() else {
+        let Some(peer) = PythonPeer::start() else {
             return;
         };
-        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let stream = std::net::TcpStream::connect(("127.0.0.1", peer.port)).unwrap();
         let to_send = sent.clone();
         let write_end = stream.try_clone().unwrap();
         // Writing and reading at once: the peer echoes while frames are still coming.
@@ -568,19 +532,10 @@ fn python_peer_echo_with_writer_and_reader() {
         }
         assert!(r.read_frame().unwrap().is_none(), "order {o}");
         writer.join().unwrap();
-        let status = child.0.wait().unwrap();
-        let mut report = String::new();
-        child
-            .0
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut report)
-            .unwrap();
-        assert!(status.success(), "python peer: {status}: {report}");
+        let report = peer.finish();
         let bytes: usize = sent.iter().map(Vec::len).sum();
         assert_eq!(
-            report.trim(),
+            report,
             format!("echoed {} frames, {bytes} payload bytes", sent.len())
         );
     }

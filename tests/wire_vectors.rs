@@ -8,15 +8,18 @@
 //! prost's length delimiter for the plain varint cases; and the Python peer
 //! (`tests/data/echo_peer.py`) for the default layout.
 
-use std::io::{self, Read, Write};
+#[path = "support/python.rs"]
+mod python;
+
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::process::{Child, Command, Stdio};
 
 use bytes::BytesMut;
 use lenframe::{
     Decoded, FrameCodec, FrameConfig, FrameDecoder, FrameEncoder, FrameReader, FrameWriter,
     LengthField,
 };
+use python::PythonPeer;
 use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 
 const VECTORS: &str = include_str!("data/wire_vectors.txt");
@@ -383,46 +386,6 @@ fn prost_length_delimiter_matches_the_varint_vectors() {
     assert_eq!(checked, 7);
 }
 
-/// Kills and reaps the child on every path, so that a failed assertion leaves no process.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the Python echo peer and connects to it; `None` (with a message) without python3.
-fn python_peer() -> Option<(ChildGuard, TcpStream)> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/echo_peer.py");
-    let child = match Command::new("python3")
-        .arg(script)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            println!("SKIPPED: python3 is not installed; the Python peer was not checked");
-            return None;
-        }
-        Err(e) => panic!("starting python3: {e}"),
-    };
-    let mut guard = ChildGuard(child);
-    let mut stdout = guard.0.stdout.take().unwrap();
-    // The port is the first line; read byte by byte so as not to wait for more.
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
-        line.push(byte[0]);
-        assert!(line.len() <= 6, "port line too long: {line:?}");
-    }
-    let port: u16 = std::str::from_utf8(&line).unwrap().trim().parse().unwrap();
-    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    Some((guard, stream))
-}
-
 #[test]
 fn python_peer_echoes_the_default_layout_vectors_byte_for_byte() {
     let cases: Vec<Case> = cases()
@@ -431,9 +394,10 @@ fn python_peer_echoes_the_default_layout_vectors_byte_for_byte() {
         .collect();
     assert_eq!(cases.len(), 4);
     let sent: Vec<u8> = cases.iter().flat_map(|c| c.wire.clone()).collect();
-    let Some((mut child, stream)) = python_peer() else {
+    let Some(peer) = PythonPeer::start() else {
         return;
     };
+    let stream = TcpStream::connect(("127.0.0.1", peer.port)).unwrap();
     let mut to_peer = stream.try_clone().unwrap();
     let writer = std::thread::spawn(move || {
         to_peer.write_all(&sent).unwrap();
@@ -449,18 +413,6 @@ fn python_peer_echoes_the_default_layout_vectors_byte_for_byte() {
         echoed == sent,
         "python's re-encoding differs from the vectors"
     );
-    let status = child.0.wait().unwrap();
-    let mut report = String::new();
-    child
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut report)
-        .unwrap();
-    assert!(
-        status.success(),
-        "python peer exited with {status}: {report}"
-    );
-    assert_eq!(report.trim(), "echoed 7 frames, 65544 payload bytes");
+    let report = peer.finish();
+    assert_eq!(report, "echoed 7 frames, 65544 payload bytes");
 }
