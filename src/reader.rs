@@ -229,7 +229,10 @@ impl<R: Read> FrameReader<R> {
     /// bytes read, 0 at the end of the stream. `needed` is the decoder's last answer.
     #[inline(never)]
     fn fill(&mut self, needed: usize) -> Result<usize, FrameError> {
-        if self.end == self.buf.len() {
+        // When the current frame cannot end before the end of the buffer, its bytes must move
+        // to the front anyway: move them now, while they are fewest, and read into the larger
+        // room that leaves.
+        if self.end == self.buf.len() || (self.start > 0 && needed > self.buf.len() - self.end) {
             self.make_room();
         }
         loop {
