@@ -291,7 +291,7 @@ fn frames_for(size: usize, quick: bool) -> usize {
     let (bytes, most) = if quick {
         (16 * MIB, 400_000)
     } else {
-        (128 * MIB, 3_000_000)
+        (256 * MIB, 3_000_000)
     };
     (bytes / size).clamp(16, most)
 }
