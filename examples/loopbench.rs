@@ -12,7 +12,7 @@
 //! and `--impl raw|hand|lenframe|tokio-util`; each of the last three can be repeated.
 //!
 //! Parts:
-//! - stream: one-way streaming of N frames of 16 B .. 1 MiB (about 128 MiB per run, at most
+//! - stream: one-way streaming of N frames of 16 B .. 1 MiB (about 256 MiB per run, at most
 //!   3 million frames), reader-side throughput;
 //! - pingpong: request/response round trips over TCP, with and without `TCP_NODELAY`;
 //! - memory: live heap per idle connection that sent only a maximum-size header;
