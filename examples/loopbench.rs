@@ -521,8 +521,8 @@ fn stream_part(opts: &Opts) -> io::Result<()> {
         opts.reps
     );
     println!(
-        "Each cell: frames/s and payload MB/s (10^6 B/s). Ratios are lenframe's figure divided by \
-         the other's (higher is better for lenframe).\n"
+        "Each cell: frames/s and payload MB/s (10^6 B/s). A column a/b divides a's frames/s by\n\
+         b's: above 1, a is faster.\n"
     );
     println!("| transport | frame | frames/run | raw | hand-written | lenframe | tokio-util | lenframe/raw | lenframe/tokio-util | hand/raw | tokio-util/raw |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
