@@ -351,7 +351,9 @@ fn deadline_sets_and_restores<R: io::Read + ReadTimeout>(
         peer.write_all(b"bc").unwrap();
     });
     let mut r = FrameReader::new(stream);
+    assert_eq!(r.frame_timeout(), None);
     r.set_frame_timeout(Some(FRAME_TIMEOUT));
+    assert_eq!(r.frame_timeout(), Some(FRAME_TIMEOUT));
     match r.read_frame() {
         Err(FrameError::TimedOut {
             expected, received, ..
@@ -513,4 +515,131 @@ fn read_hard_error_after_the_deadline_is_reported_as_itself() {
         Err(FrameError::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
         other => panic!("expected the reset, got {other:?}"),
     }
+}
+
+#[test]
+fn read_deadline_does_not_count_idle_time_between_frames() {
+    let (mut client, server) = tcp_pair();
+    server.set_read_timeout(Some(OWN_TIMEOUT)).unwrap();
+    let mut r = FrameReader::new(server);
+    // Set while nothing of a frame has arrived: the quiet time that follows is not a
+    // frame's time, however long it lasts.
+    r.set_frame_timeout(Some(FRAME_TIMEOUT));
+    let writer = thread::spawn(move || {
+        thread::sleep(FRAME_TIMEOUT * 3);
+        client.write_all(b"\x00\x00\x00\x02hi").unwrap();
+    });
+    assert_eq!(r.read_frame().unwrap(), Some(&b"hi"[..]));
+    writer.join().unwrap();
+    assert_eq!(r.read_frame().unwrap(), None);
+}
+
+#[test]
+fn read_deadline_set_inside_a_header_starts_the_clock() {
+    let (mut client, server) = unix_pair();
+    // The socket's own timeout makes reads return WouldBlock while the peer stalls.
+    server
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let (go, wait) = mpsc::channel::<()>();
+    let writer = thread::spawn(move || {
+        client.write_all(b"\x00\x00").unwrap();
+        wait.recv().unwrap();
+    });
+    let mut r = FrameReader::new(server);
+    let mut blocked = false;
+    for _ in 0..500 {
+        let would_block = match r.read_frame() {
+            Err(e) => e.is_would_block(),
+            Ok(f) => panic!("{f:?}"),
+        };
+        assert!(would_block);
+        if r.read_buffer().len() == 2 {
+            blocked = true;
+            break;
+        }
+    }
+    assert!(blocked, "the header's first 2 bytes never arrived");
+    // Two bytes of a header are buffered: setting a deadline now starts the frame's clock.
+    r.set_frame_timeout(Some(FRAME_TIMEOUT));
+    let mut timed_out = None;
+    for _ in 0..100 {
+        match r.read_frame() {
+            Err(FrameError::TimedOut {
+                expected, received, ..
+            }) => {
+                timed_out = Some((expected, received));
+                break;
+            }
+            Err(e) if e.is_would_block() => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+    go.send(()).unwrap();
+    writer.join().unwrap();
+    assert_eq!(timed_out, Some((4, 2)));
+}
+
+#[test]
+fn read_debug_shows_the_bytes_buffered() {
+    let wire: &[u8] = b"\x00\x00\x00\x01x\x00\x00";
+    let mut r = FrameReader::new(wire);
+    assert_eq!(r.read_frame().unwrap(), Some(&b"x"[..]));
+    let shown = format!("{r:?}");
+    assert!(shown.starts_with("FrameReader {"), "{shown}");
+    assert!(shown.contains("buffered: 2"), "{shown}");
+}
+
+#[test]
+fn write_default_capacity_gathers_frames_up_to_64_kib() {
+    assert_eq!(lenframe::DEFAULT_WRITE_CAPACITY, 64 * 1024);
+    let mut w = FrameWriter::new(ScriptedWriter::new([]));
+    // 65 532 + 4 header bytes: exactly the capacity, so it waits in the buffer.
+    w.write_frame(&vec![5; 64 * 1024 - 4]).unwrap();
+    assert!(w.get_ref().writes.is_empty());
+    assert_eq!(w.buffer().len(), 64 * 1024);
+    w.flush().unwrap();
+    assert_eq!(w.get_ref().writes, [64 * 1024]);
+}
+
+#[test]
+fn write_buffers_frames_until_exactly_full() {
+    let cfg = FrameConfig::default();
+    let mut w = FrameWriter::with_capacity(ScriptedWriter::new([]), cfg, 20).unwrap();
+    // Frames of exactly the capacity, and two that fill it exactly together, are gathered.
+    w.write_frame(&[1; 16]).unwrap();
+    assert!(w.get_ref().writes.is_empty());
+    w.write_frame(&[2; 6]).unwrap();
+    assert_eq!(w.get_ref().writes, [20]);
+    w.write_frame(&[3; 6]).unwrap();
+    assert_eq!(w.get_ref().writes, [20]);
+    assert_eq!(w.buffer().len(), 20);
+    // One byte more than fits sends the buffer first.
+    w.write_frame(&[]).unwrap();
+    assert_eq!(w.get_ref().writes, [20, 20]);
+    w.flush().unwrap();
+    assert_eq!(w.get_ref().writes, [20, 20, 4]);
+    assert_eq!(
+        w.get_ref().data,
+        reference_stream(&cfg, &[&[1u8; 16][..], &[2; 6], &[3; 6], &[]])
+    );
+}
+
+#[test]
+fn write_after_would_block_counts_only_unwritten_bytes_as_buffered() {
+    let cfg = FrameConfig::default();
+    let script = [Step::Bytes(3), Step::Fail(io::ErrorKind::WouldBlock)];
+    let mut w = FrameWriter::with_capacity(ScriptedWriter::new(script), cfg, 20).unwrap();
+    w.write_frame(&[1; 6]).unwrap();
+    assert!(w.flush().unwrap_err().is_would_block());
+    assert_eq!(w.buffer().len(), 7);
+    // 7 bytes still buffered plus 10 new ones fit in 20: no write.
+    w.write_frame(&[2; 6]).unwrap();
+    assert_eq!(w.get_ref().writes, [3]);
+    assert_eq!(w.buffer().len(), 17);
+    w.flush().unwrap();
+    assert_eq!(
+        w.get_ref().data,
+        reference_stream(&cfg, &[&[1u8; 6][..], &[2; 6]])
+    );
 }
