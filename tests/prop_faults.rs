@@ -643,3 +643,40 @@ fn write_after_would_block_counts_only_unwritten_bytes_as_buffered() {
         reference_stream(&cfg, &[&[1u8; 6][..], &[2; 6]])
     );
 }
+
+/// A sink whose `flush` is interrupted a few times before it succeeds.
+struct InterruptedFlush {
+    data: Vec<u8>,
+    interruptions: usize,
+    flushes: usize,
+}
+
+impl io::Write for InterruptedFlush {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.data.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flushes += 1;
+        if self.interruptions > 0 {
+            self.interruptions -= 1;
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn write_flush_retries_an_interrupted_inner_flush() {
+    let sink = InterruptedFlush {
+        data: Vec::new(),
+        interruptions: 3,
+        flushes: 0,
+    };
+    let mut w = FrameWriter::new(sink);
+    w.write_frame(b"abc").unwrap();
+    w.flush().unwrap();
+    assert_eq!(w.get_ref().flushes, 4);
+    assert_eq!(w.get_ref().data, b"\x00\x00\x00\x03abc");
+}
