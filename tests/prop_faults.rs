@@ -92,6 +92,7 @@ proptest! {
             }
         }
         w.flush().unwrap();
+        prop_assert_eq!(*w.config(), cfg);
         prop_assert!(w.buffer().is_empty());
         prop_assert_eq!(&w.get_ref().data, &reference_stream(&cfg, &payloads));
         prop_assert_eq!(w.stats().frames, payloads.len() as u64);
