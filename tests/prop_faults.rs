@@ -681,3 +681,42 @@ fn write_flush_retries_an_interrupted_inner_flush() {
     assert_eq!(w.get_ref().flushes, 4);
     assert_eq!(w.get_ref().data, b"\x00\x00\x00\x03abc");
 }
+
+/// A source that ends (`Ok(0)`) once, then has a frame: a file that grows, say.
+struct EndsThenGrows {
+    calls: usize,
+}
+
+impl io::Read for EndsThenGrows {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.calls += 1;
+        match self.calls {
+            1 => Ok(0),
+            2 => {
+                buf[..6].copy_from_slice(b"\x00\x00\x00\x02ok");
+                Ok(6)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+impl ReadTimeout for EndsThenGrows {
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(None)
+    }
+    fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn read_deadline_does_not_start_at_the_end_of_the_stream() {
+    let mut r = FrameReader::new(EndsThenGrows { calls: 0 });
+    r.set_frame_timeout(Some(FRAME_TIMEOUT));
+    assert_eq!(r.read_frame().unwrap(), None);
+    // Time passes with no frame in progress: an empty read started none.
+    thread::sleep(FRAME_TIMEOUT * 2);
+    assert_eq!(r.read_frame().unwrap(), Some(&b"ok"[..]));
+    assert_eq!(r.read_frame().unwrap(), None);
+}
