@@ -147,11 +147,12 @@ impl LengthField {
         };
         // The field's bytes come first in both orders: big-endian shifts them to the top,
         // and a little-endian value under 2^(8 * width) has only zeros above them.
-        let bytes = if self.is_little_endian() {
-            value.to_le_bytes()
+        let mut bytes = [0u8; 8];
+        if self.is_little_endian() {
+            LittleEndian::write_u64(&mut bytes, value);
         } else {
-            (value << (64 - 8 * width)).to_be_bytes()
-        };
+            BigEndian::write_u64(&mut bytes, value << (64 - 8 * width));
+        }
         match out.get_mut(..8) {
             Some(dst) => dst.copy_from_slice(&bytes),
             None => out[..width].copy_from_slice(&bytes[..width]),

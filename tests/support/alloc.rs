@@ -36,22 +36,26 @@ fn freed(size: usize) {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         grew(0, layout.size());
-        System.alloc(layout)
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         grew(0, layout.size());
-        System.alloc_zeroed(layout)
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         freed(layout.size());
-        System.dealloc(ptr, layout)
+        // SAFETY: `ptr` was allocated by `System` with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         grew(layout.size(), new_size);
-        System.realloc(ptr, layout, new_size)
+        // SAFETY: forwarded unchanged; `ptr` and `layout` come from `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
 
@@ -64,6 +68,11 @@ pub struct Usage {
     pub largest: usize,
     /// Allocation and reallocation calls.
     pub calls: u64,
+}
+
+/// Allocation and reallocation calls made by this thread so far.
+pub fn calls() -> u64 {
+    CALLS.with(Cell::get)
 }
 
 /// Runs `f` and reports what it allocated on this thread.
