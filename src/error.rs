@@ -3,6 +3,8 @@
 use std::io;
 use std::time::Duration;
 
+use crate::deadline::TimeLimit;
+
 /// Why a frame header could not be decoded.
 ///
 /// A header is *invalid* when no further bytes could make it valid, as opposed to
@@ -123,7 +125,8 @@ pub enum FrameError {
     /// The bytes received so far are kept: the next read resumes the same frame, with a
     /// fresh deadline. Counts are as in [`FrameError::Truncated`].
     #[error(
-        "frame not complete after {elapsed:?}: expected {expected} bytes, received {received}"
+        "frame not complete after {elapsed:?}: expected {expected} bytes, received {received}, \
+         past {limit}"
     )]
     TimedOut {
         /// Bytes the frame needed (or, inside the header, the fewest it could need).
@@ -132,6 +135,23 @@ pub enum FrameError {
         received: u64,
         /// Time since the frame's first byte arrived.
         elapsed: Duration,
+        /// The bound that was hit: a fixed timeout, a minimum rate or the cap on a frame.
+        limit: TimeLimit,
+    },
+    /// Growing a reader's buffer would take the shared [`MemoryBudget`] past its limit.
+    ///
+    /// The read fails and nothing is lost: the bytes stay buffered. A server usually drops
+    /// the connection whose frame did not fit.
+    ///
+    /// [`MemoryBudget`]: crate::MemoryBudget
+    #[error("buffer growth of {requested} bytes exceeds the memory budget: {in_use} of {limit} bytes in use")]
+    OverBudget {
+        /// The bytes the growth needed.
+        requested: usize,
+        /// The bytes charged to the budget when it was refused.
+        in_use: usize,
+        /// The budget's limit.
+        limit: usize,
     },
     /// An earlier I/O error left a frame half-written: the peer's view of the stream is
     /// unknown, so the writer refuses every further call.
@@ -175,7 +195,8 @@ pub(crate) fn is_transient(kind: io::ErrorKind) -> bool {
 impl From<FrameError> for io::Error {
     /// `Io` errors are returned as they were; the others are wrapped with a fitting kind:
     /// `TooLarge`, `InvalidHeader` → `InvalidData`; `Truncated` → `UnexpectedEof`;
-    /// `TimedOut` → `TimedOut`; `TooShort`, `Config` → `InvalidInput`; `Poisoned` → `Other`.
+    /// `TimedOut` → `TimedOut`; `OverBudget` → `OutOfMemory`; `TooShort`, `Config` →
+    /// `InvalidInput`; `Poisoned` → `Other`.
     fn from(err: FrameError) -> io::Error {
         let kind = match err {
             FrameError::Io(e) => return e,
@@ -184,6 +205,7 @@ impl From<FrameError> for io::Error {
             }
             FrameError::Truncated { .. } => io::ErrorKind::UnexpectedEof,
             FrameError::TimedOut { .. } => io::ErrorKind::TimedOut,
+            FrameError::OverBudget { .. } => io::ErrorKind::OutOfMemory,
             FrameError::TooShort { .. } | FrameError::Config(_) => io::ErrorKind::InvalidInput,
             FrameError::Poisoned => io::ErrorKind::Other,
         };

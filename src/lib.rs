@@ -98,28 +98,36 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+mod budget;
 mod config;
+mod deadline;
 mod decoder;
 mod encoder;
 mod error;
 mod header;
+mod read_state;
 mod reader;
 mod stats;
 #[cfg(feature = "tokio")]
 mod tokio_codec;
+mod write_state;
 mod writer;
 
+pub use budget::{Charge, MemoryBudget};
 pub use config::{FrameConfig, Oversize, DEFAULT_MAX_FRAME_LEN};
+pub use deadline::{FrameDeadline, TimeLimit};
 pub use decoder::{Decoded, FrameDecoder};
 pub use encoder::{FrameEncoder, Header};
 pub use error::{ConfigError, FrameError, HeaderError};
 pub use header::{LengthField, MAX_VARINT_LEN};
-pub use reader::{FrameReader, ReadTimeout, DEFAULT_READ_CAPACITY};
+pub use read_state::{ReadState, DEFAULT_READ_CAPACITY};
+pub use reader::{FrameReader, ReadTimeout};
 pub use stats::FrameStats;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use tokio_codec::FrameCodec;
-pub use writer::{FrameWriter, DEFAULT_WRITE_CAPACITY};
+pub use write_state::{Accept, LargeWrite, WriteState, DEFAULT_WRITE_CAPACITY};
+pub use writer::FrameWriter;
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

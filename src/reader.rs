@@ -1,15 +1,13 @@
-//! `FrameReader`: frames from any `std::io::Read`, through a buffer of its own.
+//! `FrameReader`: frames from any `std::io::Read`, a blocking front end over [`ReadState`].
 
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
-use crate::config::FrameConfig;
-use crate::decoder::{Decoded, FrameDecoder};
-use crate::error::{is_transient, ConfigError, FrameError};
-use crate::stats::FrameStats;
-
-/// The default size of a [`FrameReader`]'s first buffer and of each step it grows by.
-pub const DEFAULT_READ_CAPACITY: usize = 64 * 1024;
+use crate::error::is_transient;
+use crate::{
+    ConfigError, FrameConfig, FrameDeadline, FrameError, FrameStats, MemoryBudget, ReadState,
+    DEFAULT_READ_CAPACITY,
+};
 
 /// Streams whose reads can be given a timeout, so that a [`FrameReader`] can enforce a
 /// per-frame deadline ([`FrameReader::set_frame_timeout`]).
@@ -61,13 +59,12 @@ impl<T: ReadTimeout + ?Sized> ReadTimeout for &T {
     }
 }
 
-/// The per-frame deadline: its length, the socket's own timeout to put back between frames,
-/// and the hook that sets the socket's timeout (captured where `R: ReadTimeout` is known).
-struct Deadline<R> {
-    limit: Duration,
-    socket_timeout: Option<Duration>,
+/// The socket's own read timeout, to put back between frames, and the hook that sets it
+/// (captured where `R: ReadTimeout` is known).
+struct SocketTimeout<R> {
+    own: Option<Duration>,
     set: fn(&R, Option<Duration>) -> io::Result<()>,
-    /// Whether the socket's timeout currently differs from `socket_timeout`.
+    /// Whether the socket's timeout currently differs from `own`.
     changed: bool,
 }
 
@@ -83,14 +80,20 @@ struct Deadline<R> {
 /// - A declared payload over [`FrameConfig::max_frame_len`] is refused as soon as its header
 ///   is read ([`FrameError::TooLarge`]), before any payload byte is read.
 /// - The buffer starts at [`capacity`](Self::with_capacity) bytes (64 KiB by default,
-///   allocated on the first read) and grows only when it is full of bytes of one frame, by
-///   at most that step, and never past the frame's length. Its capacity thus never exceeds
-///   the bytes received (capped at the largest frame) plus one step: a peer that declares
-///   8 MiB and sends 10 bytes costs one step, not 8 MiB.
+///   allocated on the first read) and grows only when it is full of bytes of one frame:
+///   geometrically, but never past twice the bytes received plus one step. A peer that
+///   declares 8 MiB and sends 10 bytes costs one step, not 8 MiB.
+/// - After a large frame the buffer gives memory back, down to two steps by default
+///   ([`set_shrink_to`](Self::set_shrink_to)); with a [`MemoryBudget`]
+///   ([`set_budget`](Self::set_budget)), all readers sharing it stay under one limit.
 /// - Work is linear in the bytes received: the decoder looks at each header once, and bytes
 ///   are moved at most once to the front of the buffer.
-/// - On sockets, [`set_frame_timeout`](Self::set_frame_timeout) bounds the time from a
-///   frame's first byte to its last.
+/// - On sockets, [`set_frame_timeout`](Self::set_frame_timeout) and
+///   [`set_frame_deadline`](Self::set_frame_deadline) bound the time from a frame's first
+///   byte to its last.
+///
+/// The buffering, decoding, deadline and memory logic is [`ReadState`]'s; this type only
+/// reads and sets socket timeouts.
 ///
 /// # Errors and resumption
 ///
@@ -120,16 +123,8 @@ struct Deadline<R> {
 /// ```
 pub struct FrameReader<R> {
     inner: R,
-    decoder: FrameDecoder,
-    /// Fully initialised; `buf[start..end]` holds the bytes received and not consumed, which
-    /// always begin at the current frame (or, while discarding, inside it).
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-    step: usize,
-    deadline: Option<Deadline<R>>,
-    /// When the current frame's first byte arrived; only kept while a deadline is set.
-    frame_started: Option<Instant>,
+    state: ReadState,
+    socket: Option<SocketTimeout<R>>,
 }
 
 impl<R: Read> FrameReader<R> {
@@ -159,18 +154,10 @@ impl<R: Read> FrameReader<R> {
         config: FrameConfig,
         capacity: usize,
     ) -> Result<Self, ConfigError> {
-        if capacity == 0 {
-            return Err(ConfigError::ZeroBufferSize);
-        }
         Ok(FrameReader {
             inner,
-            decoder: FrameDecoder::new(config)?,
-            buf: Vec::new(),
-            start: 0,
-            end: 0,
-            step: capacity,
-            deadline: None,
-            frame_started: None,
+            state: ReadState::with_capacity(config, capacity)?,
+            socket: None,
         })
     }
 
@@ -186,165 +173,149 @@ impl<R: Read> FrameReader<R> {
     #[inline]
     pub fn read_frame(&mut self) -> Result<Option<&[u8]>, FrameError> {
         let range = loop {
-            match self.decoder.decode(&self.buf[self.start..self.end])? {
-                Decoded::Frame { frame, consumed } => {
-                    let base = self.start;
-                    self.consume(consumed);
-                    break base + frame.start..base + frame.end;
-                }
-                Decoded::Skipped { consumed } => self.consume(consumed),
-                Decoded::Incomplete { needed } => {
-                    if self.fill(needed)? == 0 {
-                        // decode() just answered Incomplete for these bytes, so at the end
-                        // they are either nothing (Ok(None)) or a truncated frame.
-                        if self
-                            .decoder
-                            .decode_eof(&self.buf[self.start..self.end])?
-                            .is_none()
-                        {
-                            return Ok(None);
-                        }
-                    }
+            if let Some(range) = self.state.decode()? {
+                break range;
+            }
+            if self.fill()? == 0 {
+                match self.state.end_of_stream()? {
+                    Some(range) => break range,
+                    None => return Ok(None),
                 }
             }
         };
-        Ok(Some(&self.buf[range]))
+        Ok(Some(self.state.frame(range)))
     }
 
-    /// Drops `n` consumed bytes from the front of the buffer.
-    #[inline]
-    fn consume(&mut self, n: usize) {
-        self.start += n;
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        }
-        if self.deadline.is_some() && self.decoder.is_at_boundary() {
-            // Bytes left over already belong to the next frame.
-            self.frame_started = (self.start < self.end).then(Instant::now);
-        }
-    }
-
-    /// Reads once into the buffer, making room first; retries `Interrupted`. Returns the
-    /// bytes read, 0 at the end of the stream. `needed` is the decoder's last answer.
+    /// Reads once into the buffer; retries `Interrupted`. Returns the bytes read, 0 at the
+    /// end of the stream.
     #[inline(never)]
-    fn fill(&mut self, needed: usize) -> Result<usize, FrameError> {
-        // When the current frame cannot end before the end of the buffer, its bytes must move
-        // to the front anyway: move them now, while they are fewest, and read into the larger
-        // room that leaves.
-        if self.end == self.buf.len() || (self.start > 0 && needed > self.buf.len() - self.end) {
-            self.make_room();
-        }
+    fn fill(&mut self) -> Result<usize, FrameError> {
         loop {
-            self.arm_deadline(needed)?;
-            match self.inner.read(&mut self.buf[self.end..]) {
+            self.arm_socket_timeout()?;
+            match self.inner.read(self.state.read_buf()?) {
                 Ok(n) => {
-                    // A reader that claims more than the room it was given is broken; never
-                    // index past the buffer for it.
-                    let n = n.min(self.buf.len() - self.end);
-                    if n > 0 && self.frame_started.is_none() && self.deadline.is_some() {
-                        self.frame_started = Some(Instant::now());
-                    }
-                    self.end += n;
+                    self.state.filled(n, Instant::now());
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if is_transient(e.kind()) => {
-                    return Err(self
-                        .check_deadline(needed)
-                        .err()
-                        .unwrap_or(FrameError::Io(e)));
+                    self.state.check_deadline(Instant::now())?;
+                    return Err(FrameError::Io(e));
                 }
                 Err(e) => return Err(FrameError::Io(e)),
             }
         }
     }
 
-    /// Makes the buffer's spare room non-empty: moves the current frame's bytes to the
-    /// front, or, when they fill the buffer, grows it by at most one step.
-    fn make_room(&mut self) {
-        if self.start > 0 {
-            // Each byte moves at most once: after this the frame starts at 0 until consumed.
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-            return;
-        }
-        // The buffer is full of one frame's bytes (or not yet allocated): grow by one step,
-        // never by what a header declares but has not arrived. Capacity thus stays within
-        // the bytes received (at most one frame) plus one step.
-        self.buf.reserve_exact(self.step);
-        self.buf.resize(self.buf.len() + self.step, 0);
-    }
-
     /// Before a read: sets the socket's timeout to the time left of the frame's deadline
     /// while a frame is in progress, and back to the socket's own timeout between frames.
-    fn arm_deadline(&mut self, needed: usize) -> Result<(), FrameError> {
-        let left = self.check_deadline(needed)?;
-        let Some(deadline) = &mut self.deadline else {
+    fn arm_socket_timeout(&mut self) -> Result<(), FrameError> {
+        let Some(socket) = &mut self.socket else {
             return Ok(());
         };
-        let wanted = match left {
-            Some(left) => Some(deadline.socket_timeout.map_or(left, |own| own.min(left))),
-            None if deadline.changed => deadline.socket_timeout,
+        let wanted = match self.state.deadline() {
+            Some(deadline) => {
+                let now = Instant::now();
+                self.state.check_deadline(now)?;
+                let left = deadline.saturating_duration_since(now);
+                Some(socket.own.map_or(left, |own| own.min(left)))
+            }
+            None if socket.changed => socket.own,
             None => return Ok(()),
         };
-        (deadline.set)(&self.inner, wanted)?;
-        deadline.changed = wanted != deadline.socket_timeout;
+        (socket.set)(&self.inner, wanted)?;
+        socket.changed = wanted != socket.own;
         Ok(())
     }
 
-    /// The time left before the current frame's deadline (`None` when no frame is in
-    /// progress or no deadline is set), or the `TimedOut` error once it has passed. The
-    /// frame's bytes are kept and its clock restarts, so a later call resumes it with a
-    /// fresh deadline.
-    fn check_deadline(&mut self, needed: usize) -> Result<Option<Duration>, FrameError> {
-        let (Some(deadline), Some(started)) = (&self.deadline, self.frame_started) else {
-            return Ok(None);
-        };
-        let elapsed = started.elapsed();
-        match deadline.limit.checked_sub(elapsed) {
-            Some(left) if !left.is_zero() => Ok(Some(left)),
-            _ => {
-                self.frame_started = Some(Instant::now());
-                let (expected, received) = self.decoder.progress(self.end - self.start, needed);
-                Err(FrameError::TimedOut {
-                    expected,
-                    received,
-                    elapsed,
-                })
-            }
-        }
+    /// Charges every byte the buffer grows beyond its first step to `budget`, shared with
+    /// any number of other readers; see [`MemoryBudget`]. `None` stops charging.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::OverBudget`] when the budget cannot cover what the buffer already
+    /// holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameError, FrameReader, MemoryBudget};
+    ///
+    /// // 100 KiB in one frame: the first 64 KiB step is the reader's own, the rest is not
+    /// // covered by a budget of 1 KiB.
+    /// let mut wire = vec![0, 1, 0x90, 0];
+    /// wire.resize(4 + 100 * 1024, 7);
+    /// let budget = MemoryBudget::new(1024);
+    /// let mut reader = FrameReader::new(&wire[..]);
+    /// reader.set_budget(Some(budget.clone()))?;
+    /// assert!(matches!(
+    ///     reader.read_frame(),
+    ///     Err(FrameError::OverBudget { requested: 65536, in_use: 0, limit: 1024 })
+    /// ));
+    /// # Ok::<(), FrameError>(())
+    /// ```
+    pub fn set_budget(&mut self, budget: Option<MemoryBudget>) -> Result<(), FrameError> {
+        self.state.set_budget(budget)
+    }
+
+    /// Sets the capacity the buffer gives memory back down to after a frame larger than
+    /// it; `None` keeps whatever it grew to. See [`ReadState::set_shrink_to`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::FrameReader;
+    ///
+    /// let mut wire = vec![0, 4, 0, 0]; // one frame of 256 KiB, then one of 1 byte
+    /// wire.resize(4 + 256 * 1024, 0);
+    /// wire.extend_from_slice(b"\x00\x00\x00\x01!");
+    /// let mut reader = FrameReader::new(&wire[..]);
+    /// assert_eq!(reader.read_frame()?.map(<[u8]>::len), Some(256 * 1024));
+    /// assert!(reader.capacity() > 256 * 1024);
+    /// assert_eq!(reader.read_frame()?, Some(&b"!"[..])); // already buffered
+    /// assert_eq!(reader.read_frame()?, None); // the next read gives memory back first
+    /// assert_eq!(reader.capacity(), 128 * 1024); // two steps
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn set_shrink_to(&mut self, capacity: Option<usize>) {
+        self.state.set_shrink_to(capacity);
     }
 
     /// The configuration in use.
     pub fn config(&self) -> &FrameConfig {
-        self.decoder.config()
+        self.state.config()
     }
 
     /// Frames and bytes delivered and skipped so far.
     pub fn stats(&self) -> FrameStats {
-        self.decoder.stats()
+        self.state.stats()
     }
 
     /// The bytes received and not yet returned as frames (the start of the next frame).
     pub fn read_buffer(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
+        self.state.read_buffer()
     }
 
     /// The buffer's current capacity in bytes: the memory the reader holds for frames.
     pub fn capacity(&self) -> usize {
-        self.buf.capacity()
+        self.state.capacity()
     }
 
-    /// The buffer's first size and growth step (see [`with_capacity`](Self::with_capacity)).
+    /// The buffer's first size and smallest growth step (see
+    /// [`with_capacity`](Self::with_capacity)).
     pub fn capacity_step(&self) -> usize {
-        self.step
+        self.state.capacity_step()
     }
 
     /// The per-frame deadline, if one is set.
+    pub fn frame_deadline(&self) -> Option<FrameDeadline> {
+        self.state.frame_deadline()
+    }
+
+    /// The per-frame deadline's initial time, if one is set: the timeout given to
+    /// [`set_frame_timeout`](Self::set_frame_timeout).
     pub fn frame_timeout(&self) -> Option<Duration> {
-        self.deadline.as_ref().map(|d| d.limit)
+        self.state.frame_deadline().map(|d| d.initial())
     }
 
     /// A reference to the underlying reader.
@@ -367,54 +338,67 @@ impl<R: Read> FrameReader<R> {
 
 impl<R: Read + ReadTimeout> FrameReader<R> {
     /// Bounds the time from a frame's first byte to its last; `None` removes the bound.
+    /// The same as [`set_frame_deadline`](Self::set_frame_deadline) with
+    /// [`FrameDeadline::fixed`].
     ///
     /// A peer that trickles a frame slower than this is cut off with
     /// [`FrameError::TimedOut`], which says how many bytes came; the socket's own read
     /// timeout cannot do that, since it restarts on every read. Time between frames is not
     /// counted, so a quiet connection is never cut off. The bytes received are kept: the
-    /// next call resumes the same frame with a fresh deadline.
+    /// next call resumes the same frame with a fresh deadline. A zero duration cuts off
+    /// every frame that does not arrive whole in one read.
+    pub fn set_frame_timeout(&mut self, timeout: Option<Duration>) {
+        self.set_frame_deadline(timeout.map(FrameDeadline::fixed));
+    }
+
+    /// Bounds the time from a frame's first byte to its last, fixed or earned by progress
+    /// at a minimum rate ([`FrameDeadline::with_rate`]); `None` removes the bound.
     ///
     /// The reader sets the socket's read timeout to the time left before each read inside a
     /// frame, and puts the socket's own timeout (read now) back between frames; a timeout
-    /// set on the socket later through [`get_mut`](Self::get_mut) is not seen. A zero
-    /// duration cuts off every frame that does not arrive whole in one read.
-    pub fn set_frame_timeout(&mut self, timeout: Option<Duration>) {
+    /// set on the socket later through [`get_mut`](Self::get_mut) is not seen.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::{TcpListener, TcpStream};
+    /// use std::time::Duration;
+    /// use lenframe::{FrameDeadline, FrameReader};
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let _peer = TcpStream::connect(listener.local_addr()?)?;
+    /// let mut reader = FrameReader::new(listener.accept()?.0);
+    /// // 1 s to start a frame, 1 s more per MB received, 30 s at most.
+    /// let rate = FrameDeadline::with_rate(Duration::from_secs(1), 1_000_000, Duration::from_secs(30));
+    /// reader.set_frame_deadline(Some(rate));
+    /// assert_eq!(reader.frame_deadline(), Some(rate));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_frame_deadline(&mut self, deadline: Option<FrameDeadline>) {
         fn set<R: ReadTimeout>(r: &R, t: Option<Duration>) -> io::Result<()> {
             r.set_read_timeout(t)
         }
-        let previous = self.deadline.take();
-        let Some(limit) = timeout else {
-            if let Some(d) = previous.filter(|d| d.changed) {
+        self.state.set_frame_deadline(deadline, Instant::now());
+        let previous = self.socket.take();
+        if deadline.is_none() {
+            if let Some(s) = previous.filter(|s| s.changed) {
                 // Best effort: the next read would otherwise run under a frame's deadline.
-                let _ = self.inner.set_read_timeout(d.socket_timeout);
+                let _ = self.inner.set_read_timeout(s.own);
             }
-            self.frame_started = None;
             return;
-        };
-        let (socket_timeout, changed) = match previous {
-            Some(d) => (d.socket_timeout, d.changed),
-            None => (self.inner.read_timeout().unwrap_or(None), false),
-        };
-        self.deadline = Some(Deadline {
-            limit,
-            socket_timeout,
-            set: set::<R>,
-            changed,
-        });
-        if self.frame_started.is_none() && (self.start < self.end || !self.decoder.is_at_boundary())
-        {
-            self.frame_started = Some(Instant::now());
         }
+        self.socket = Some(previous.unwrap_or_else(|| SocketTimeout {
+            own: self.inner.read_timeout().unwrap_or(None),
+            set: set::<R>,
+            changed: false,
+        }));
     }
 }
 
 impl<R> std::fmt::Debug for FrameReader<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FrameReader")
-            .field("decoder", &self.decoder)
-            .field("buffered", &(self.end - self.start))
-            .field("capacity", &self.buf.capacity())
-            .field("frame_timeout", &self.deadline.as_ref().map(|d| d.limit))
+            .field("state", &self.state)
             .finish_non_exhaustive()
     }
 }

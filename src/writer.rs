@@ -1,14 +1,9 @@
-//! `FrameWriter`: frames to any `std::io::Write`, batched when small, vectored when large.
+//! `FrameWriter`: frames to any `std::io::Write`, a blocking front end over [`WriteState`].
 
-use std::io::{self, IoSlice, Write};
+use std::io::{self, Write};
 
-use crate::config::FrameConfig;
-use crate::encoder::FrameEncoder;
-use crate::error::{is_transient, ConfigError, FrameError};
-use crate::stats::FrameStats;
-
-/// The default size up to which a [`FrameWriter`] gathers small frames before writing.
-pub const DEFAULT_WRITE_CAPACITY: usize = 64 * 1024;
+use crate::DEFAULT_WRITE_CAPACITY;
+use crate::{Accept, ConfigError, FrameConfig, FrameError, FrameStats, WriteState};
 
 /// Writes length-prefixed frames to any [`Write`].
 ///
@@ -58,15 +53,8 @@ pub const DEFAULT_WRITE_CAPACITY: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct FrameWriter<W: Write> {
     inner: W,
-    encoder: FrameEncoder,
-    /// Accepted bytes; `buf[written..]` have not gone out yet.
-    buf: Vec<u8>,
-    written: usize,
-    capacity: usize,
-    poisoned: bool,
-    stats: FrameStats,
+    state: WriteState,
 }
-
 impl<W: Write> FrameWriter<W> {
     /// A writer with the default configuration ([`FrameConfig::default`]).
     pub fn new(inner: W) -> Self {
@@ -94,17 +82,9 @@ impl<W: Write> FrameWriter<W> {
         config: FrameConfig,
         capacity: usize,
     ) -> Result<Self, ConfigError> {
-        if capacity == 0 {
-            return Err(ConfigError::ZeroBufferSize);
-        }
         Ok(FrameWriter {
             inner,
-            encoder: FrameEncoder::new(config)?,
-            buf: Vec::new(),
-            written: 0,
-            capacity,
-            poisoned: false,
-            stats: FrameStats::default(),
+            state: WriteState::with_capacity(config, capacity)?,
         })
     }
 
@@ -118,75 +98,20 @@ impl<W: Write> FrameWriter<W> {
     /// was accepted in each case.
     #[inline]
     pub fn write_frame(&mut self, payload: &[u8]) -> Result<(), FrameError> {
-        if self.poisoned {
-            return Err(FrameError::Poisoned);
-        }
-        let field = self.encoder.field_value(payload.len())?;
-        let frame_len = self.encoder.header_len(field) + payload.len();
-        if frame_len > self.capacity {
-            let header = self.encoder.header(payload.len())?;
-            return self.write_large(&header, payload);
-        }
-        if self.buf.len() - self.written + frame_len > self.capacity {
-            self.flush_buf()?;
-        }
-        self.encoder.append_header(field, &mut self.buf);
-        self.buf.extend_from_slice(payload);
-        self.count(payload.len());
-        Ok(())
-    }
-
-    /// Sends the buffered bytes, the header and the payload with vectored writes.
-    #[inline(never)]
-    fn write_large(
-        &mut self,
-        header: &crate::encoder::Header,
-        payload: &[u8],
-    ) -> Result<(), FrameError> {
-        let mark = self.buf.len();
-        header.write_into(&mut self.buf);
-        let mut sent = 0;
-        while self.written < self.buf.len() || sent < payload.len() {
-            let bufs = [
-                IoSlice::new(&self.buf[self.written..]),
-                IoSlice::new(&payload[sent..]),
-            ];
-            let result = match self.inner.write_vectored(&bufs) {
-                Ok(0) => Err(io::Error::from(io::ErrorKind::WriteZero)),
-                other => other,
-            };
-            match result {
-                Ok(n) => {
-                    let from_buf = n.min(self.buf.len() - self.written);
-                    self.written += from_buf;
-                    // A writer that claims more than it was given is broken; never slice
-                    // past the payload for it.
-                    sent = (sent + n - from_buf).min(payload.len());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if self.written <= mark => {
-                    // Nothing of this frame went out: take it back, and report the error
-                    // for the bytes accepted earlier.
-                    self.buf.truncate(mark);
-                    return Err(self.fail(e));
-                }
-                Err(e) if is_transient(e.kind()) => {
-                    // Part of the frame is out: keep the rest, so that flush resumes it.
-                    self.buf.extend_from_slice(&payload[sent..]);
-                    self.count(payload.len());
-                    return Ok(());
-                }
-                Err(e) => {
-                    // Part of the frame is out and the rest never will be.
-                    self.poisoned = true;
-                    return Err(FrameError::Io(e));
-                }
+        loop {
+            match self.state.accept(payload)? {
+                Accept::Buffered => return Ok(()),
+                Accept::FlushFirst => self.flush_buf()?,
+                Accept::Large(mut large) => loop {
+                    let result = self
+                        .inner
+                        .write_vectored(&self.state.large_slices(&large, payload));
+                    if let Some(done) = self.state.large_progress(&mut large, payload, result) {
+                        return done;
+                    }
+                },
             }
         }
-        self.buf.clear();
-        self.written = 0;
-        self.count(payload.len());
-        Ok(())
     }
 
     /// Writes every buffered byte and flushes the underlying writer.
@@ -197,9 +122,7 @@ impl<W: Write> FrameWriter<W> {
     /// bytes stay buffered for the next call; after any other error the writer is poisoned
     /// if bytes remain unwritten. [`FrameError::Poisoned`] after an earlier hard failure.
     pub fn flush(&mut self) -> Result<(), FrameError> {
-        if self.poisoned {
-            return Err(FrameError::Poisoned);
-        }
+        self.state.check_usable()?;
         self.flush_buf()?;
         loop {
             match self.inner.flush() {
@@ -213,51 +136,31 @@ impl<W: Write> FrameWriter<W> {
     /// Writes every buffered byte, retrying `Interrupted`.
     #[inline(never)]
     fn flush_buf(&mut self) -> Result<(), FrameError> {
-        while self.written < self.buf.len() {
-            match self.inner.write(&self.buf[self.written..]) {
-                Ok(0) => return Err(self.fail(io::ErrorKind::WriteZero.into())),
-                Ok(n) => self.written = (self.written + n).min(self.buf.len()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.fail(e)),
-            }
+        while !self.state.pending().is_empty() {
+            let result = self.inner.write(self.state.pending());
+            self.state.record_write(result)?;
         }
-        self.buf.clear();
-        self.written = 0;
         Ok(())
-    }
-
-    /// Turns an I/O error into the error to return, poisoning the writer when it is not
-    /// transient and accepted bytes are left unwritten.
-    fn fail(&mut self, e: io::Error) -> FrameError {
-        if !is_transient(e.kind()) && self.written < self.buf.len() {
-            self.poisoned = true;
-        }
-        FrameError::Io(e)
-    }
-
-    fn count(&mut self, payload_len: usize) {
-        self.stats.frames += 1;
-        self.stats.bytes += payload_len as u64;
     }
 
     /// The configuration in use.
     pub fn config(&self) -> &FrameConfig {
-        self.encoder.config()
+        self.state.config()
     }
 
     /// Frames and payload bytes accepted so far.
     pub fn stats(&self) -> FrameStats {
-        self.stats
+        self.state.stats()
     }
 
     /// The accepted bytes not yet written to the underlying writer.
     pub fn buffer(&self) -> &[u8] {
-        &self.buf[self.written..]
+        self.state.pending()
     }
 
     /// Whether an earlier hard failure made the writer refuse further calls.
     pub fn is_poisoned(&self) -> bool {
-        self.poisoned
+        self.state.is_poisoned()
     }
 
     /// A reference to the underlying writer.

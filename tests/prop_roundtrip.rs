@@ -11,7 +11,7 @@
 //! - oversize: `TooLarge` with the exact numbers, repeated under `Oversize::Error`; under
 //!   `Oversize::Skip` every other frame intact and in order, and exact skip counts;
 //! - bounded memory: after every call the reader's capacity is at most
-//!   `min(bytes received, max_header_len + max_frame_len) + capacity_step`.
+//!   `min(2 × bytes received, max_header_len + max_frame_len) + capacity_step`.
 
 mod support;
 
@@ -213,7 +213,7 @@ proptest! {
 
     /// Under any input, including garbage after valid frames and a header that declares the
     /// limit with only part of the payload sent, the reader's capacity stays within
-    /// `min(bytes received, max_header_len + max_frame_len) + capacity_step` after every
+    /// `min(2 × bytes received, max_header_len + max_frame_len) + capacity_step` after every
     /// call.
     #[test]
     fn memory_bounded_over_every_transport(

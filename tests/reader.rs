@@ -287,12 +287,24 @@ fn read_error_converts_to_io_error_kinds() {
         expected: 8,
         received: 5,
         elapsed: std::time::Duration::from_millis(3),
+        limit: lenframe::TimeLimit::Fixed(std::time::Duration::from_millis(3)),
     }
     .into();
     assert_eq!(timed.kind(), ErrorKind::TimedOut);
     assert_eq!(
         timed.to_string(),
-        "frame not complete after 3ms: expected 8 bytes, received 5"
+        "frame not complete after 3ms: expected 8 bytes, received 5, past the 3ms frame timeout"
+    );
+    let budget: io::Error = FrameError::OverBudget {
+        requested: 65536,
+        in_use: 10,
+        limit: 100,
+    }
+    .into();
+    assert_eq!(budget.kind(), ErrorKind::OutOfMemory);
+    assert_eq!(
+        budget.to_string(),
+        "buffer growth of 65536 bytes exceeds the memory budget: 10 of 100 bytes in use"
     );
 }
 

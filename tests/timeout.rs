@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use lenframe::{FrameError, FrameReader, ReadTimeout};
+use lenframe::{FrameError, FrameReader, ReadTimeout, TimeLimit};
 use support::tcp_pair;
 #[cfg(unix)]
 use support::unix_pair;
@@ -49,7 +49,9 @@ where
             expected,
             received,
             elapsed,
+            limit,
         }) => {
+            assert_eq!(limit, TimeLimit::Fixed(DEADLINE));
             assert_eq!(expected, 104);
             assert!((4..104).contains(&received), "received {received}");
             assert!(elapsed >= DEADLINE, "elapsed {elapsed:?}");

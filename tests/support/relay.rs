@@ -178,7 +178,7 @@ impl Event {
 /// Reads frames until the end, an error other than `TooLarge`, or `max_calls` calls; a
 /// `TooLarge` under `Oversize::Error` is asked for twice more, to see it repeated. After
 /// every call the reader's capacity is checked against the memory bound
-/// `min(bytes received, max_header_len + max_frame_len) + capacity_step`; the first
+/// `min(2 × bytes received, max_header_len + max_frame_len) + capacity_step`; the first
 /// violation is returned as an `Other` event.
 pub fn read_events<R: Read>(
     reader: &mut lenframe::FrameReader<Counting<R>>,
@@ -192,7 +192,7 @@ pub fn read_events<R: Read>(
     for _ in 0..max_calls {
         let event = Event::of(reader.read_frame());
         let received = reader.get_ref().count;
-        let bound = received.min(frame_cap) + reader.capacity_step() as u64;
+        let bound = (2 * received).min(frame_cap) + reader.capacity_step() as u64;
         if reader.capacity() as u64 > bound {
             events.push(Event::Other(format!(
                 "capacity {} over the bound {bound} after {received} bytes",

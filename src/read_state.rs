@@ -1,0 +1,717 @@
+//! `ReadState`: the sans-IO read side. Buffer, decode loop, frame deadline and memory
+//! accounting, driven by a front end that only performs reads and waits.
+
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use crate::budget::{Charge, MemoryBudget};
+use crate::config::FrameConfig;
+use crate::deadline::FrameDeadline;
+use crate::decoder::{Decoded, FrameDecoder};
+use crate::error::{ConfigError, FrameError};
+use crate::stats::FrameStats;
+
+/// The default size of a reader's first buffer and of its smallest growth step.
+pub const DEFAULT_READ_CAPACITY: usize = 64 * 1024;
+
+/// After a shrink, the buffer must stay within the retained size for at most this many
+/// frames before another shrink, however often large frames come back.
+const MAX_SHRINK_HOLD: u64 = 64;
+
+/// The read side of a framed stream, without I/O: the buffer that bytes are read into, the
+/// decode loop over it, the per-frame deadline and the memory the buffer holds.
+///
+/// A front end ([`FrameReader`](crate::FrameReader), `lenframe::tokio::FrameReader`, or your
+/// own over another event loop) drives it with three calls and only performs the reads:
+///
+/// 1. [`decode`](Self::decode): the next frame if its bytes are buffered;
+/// 2. otherwise [`read_buf`](Self::read_buf): the room to read into, then
+///    [`filled`](Self::filled) with the bytes the read returned and the time it returned, or
+///    [`end_of_stream`](Self::end_of_stream) when it returned none;
+/// 3. while waiting, [`deadline`](Self::deadline) says until when, and
+///    [`check_deadline`](Self::check_deadline) turns an expired wait into
+///    [`FrameError::TimedOut`].
+///
+/// Time enters only as the `Instant` values passed in, so the deadline logic is tested
+/// without sleeping.
+///
+/// # Bounds
+///
+/// - A declared payload over [`FrameConfig::max_frame_len`] is refused as soon as its header
+///   is decoded ([`FrameError::TooLarge`]), before room is made for its payload.
+/// - The buffer starts at one step ([`with_capacity`](Self::with_capacity), 64 KiB by
+///   default) and grows only when it is full of one frame's bytes: by at least one step, by
+///   at most what it holds and never by more than the frame still needs, unless that is
+///   under a step. Its capacity thus stays within twice the bytes received of the largest
+///   frame, plus one step: a peer that declares 8 MiB and sends 10 bytes costs one step, and
+///   an 8 MiB frame costs O(log n) reallocations.
+/// - Once a frame larger than the retained size ([`set_shrink_to`](Self::set_shrink_to), two
+///   steps by default) has been delivered and the bytes still buffered fit in one step, the
+///   buffer shrinks back before the next read. If large frames keep returning soon after a
+///   shrink, the next shrink waits for up to 64 small frames, so a stream that alternates
+///   large and small frames does not reallocate on every frame.
+/// - With a [`MemoryBudget`], every byte of growth beyond the first step is charged to it
+///   first, and given back on shrink and drop.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Read;
+/// use std::time::Instant;
+/// use lenframe::{FrameConfig, ReadState};
+///
+/// let mut wire: &[u8] = b"\x00\x00\x00\x02hi\x00\x00\x00\x01!";
+/// let mut state = ReadState::new(FrameConfig::default())?;
+/// let mut frames = Vec::new();
+/// loop {
+///     if let Some(range) = state.decode()? {
+///         frames.push(state.frame(range).to_vec());
+///         continue;
+///     }
+///     let n = wire.read(state.read_buf()?)?;
+///     if n == 0 {
+///         assert!(state.end_of_stream()?.is_none()); // a clean end
+///         break;
+///     }
+///     state.filled(n, Instant::now());
+/// }
+/// assert_eq!(frames, [b"hi".to_vec(), b"!".to_vec()]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ReadState {
+    decoder: FrameDecoder,
+    /// Fully initialised; `buf[start..end]` holds the bytes received and not consumed, which
+    /// always begin at the current frame (or, while discarding, inside it).
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    step: usize,
+    /// The decoder's last `Incomplete` answer.
+    needed: usize,
+    /// The capacity the buffer shrinks back to; `None` never shrinks.
+    shrink_to: Option<usize>,
+    /// Frames (delivered or skipped) to wait after the buffer last grew past `shrink_to`.
+    hold: u64,
+    grown_at: u64,
+    shrunk_at: Option<u64>,
+    frame_deadline: Option<FrameDeadline>,
+    /// The current frame's clock; only kept while a deadline is set.
+    clock: Option<Clock>,
+    /// When the last bytes arrived: the start of a frame whose first bytes came with the end
+    /// of the previous one.
+    last_fill: Option<Instant>,
+    charge: Option<Charge>,
+}
+
+/// When the current frame's first byte arrived, and how many of its bytes came since.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    started: Instant,
+    received: u64,
+}
+
+impl ReadState {
+    /// A read side for `config`, with the default step ([`DEFAULT_READ_CAPACITY`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when the layout is impossible (see [`FrameConfig::validate`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let state = lenframe::ReadState::new(lenframe::FrameConfig::default())?;
+    /// assert_eq!(state.capacity(), 0); // nothing is allocated before the first read
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn new(config: FrameConfig) -> Result<Self, ConfigError> {
+        Self::with_capacity(config, DEFAULT_READ_CAPACITY)
+    }
+
+    /// A read side whose buffer starts at `step` bytes and grows by at least `step` at a
+    /// time.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when the layout is impossible, or `step` is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{ConfigError, FrameConfig, ReadState};
+    ///
+    /// let mut state = ReadState::with_capacity(FrameConfig::default(), 4096)?;
+    /// assert_eq!(state.read_buf()?.len(), 4096);
+    /// assert!(matches!(
+    ///     ReadState::with_capacity(FrameConfig::default(), 0),
+    ///     Err(ConfigError::ZeroBufferSize)
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_capacity(config: FrameConfig, step: usize) -> Result<Self, ConfigError> {
+        if step == 0 {
+            return Err(ConfigError::ZeroBufferSize);
+        }
+        Ok(ReadState {
+            decoder: FrameDecoder::new(config)?,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            step,
+            needed: 1,
+            shrink_to: Some(step.saturating_mul(2)),
+            hold: 1,
+            grown_at: 0,
+            shrunk_at: None,
+            frame_deadline: None,
+            clock: None,
+            last_fill: None,
+            charge: None,
+        })
+    }
+
+    /// Decodes the next frame from the buffered bytes.
+    ///
+    /// Returns where the frame lies (pass it to [`frame`](Self::frame), which borrows it
+    /// until the next call that takes `&mut self`), or `Ok(None)` when more bytes must be
+    /// read first. Bytes of an oversized frame being discarded under
+    /// [`Oversize::Skip`](crate::Oversize::Skip) are dropped on the way.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::TooLarge`] and [`FrameError::InvalidHeader`], as
+    /// [`FrameDecoder::decode`]: fatal, and returned again on every call, except `TooLarge`
+    /// under `Oversize::Skip`, which is returned once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use lenframe::{FrameConfig, ReadState};
+    ///
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// let wire = b"\x00\x00\x00\x02hi\x00\x00";
+    /// state.read_buf()?[..wire.len()].copy_from_slice(wire);
+    /// state.filled(wire.len(), Instant::now());
+    /// let range = state.decode()?.unwrap();
+    /// assert_eq!(state.frame(range), b"hi");
+    /// assert_eq!(state.decode()?, None); // half of the next header
+    /// assert_eq!(state.read_buffer(), b"\x00\x00");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn decode(&mut self) -> Result<Option<Range<usize>>, FrameError> {
+        loop {
+            match self.decoder.decode(&self.buf[self.start..self.end])? {
+                Decoded::Frame { frame, consumed } => {
+                    let base = self.start;
+                    self.consume(consumed);
+                    return Ok(Some(base + frame.start..base + frame.end));
+                }
+                Decoded::Skipped { consumed } => self.consume(consumed),
+                Decoded::Incomplete { needed } => {
+                    self.needed = needed;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// The bytes of a frame [`decode`](Self::decode) or
+    /// [`end_of_stream`](Self::end_of_stream) returned.
+    ///
+    /// # Panics
+    ///
+    /// When `range` was not returned by the last of those calls, or the state was changed
+    /// since.
+    ///
+    /// # Examples
+    ///
+    /// See [`decode`](Self::decode).
+    #[inline]
+    pub fn frame(&self, range: Range<usize>) -> &[u8] {
+        &self.buf[range]
+    }
+
+    /// Drops `n` consumed bytes from the front of the buffer.
+    #[inline]
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.frame_deadline.is_some() && self.decoder.is_at_boundary() {
+            // Bytes left over already belong to the next frame, which began when they came.
+            self.clock = match self.last_fill {
+                Some(started) if self.start < self.end => Some(Clock {
+                    started,
+                    received: (self.end - self.start) as u64,
+                }),
+                _ => None,
+            };
+        }
+    }
+
+    /// The room to read into: the buffer's spare bytes, never empty.
+    ///
+    /// Makes room first when the buffer is full: moves the current frame's bytes to the
+    /// front, or grows the buffer (see [Bounds](Self#bounds)); gives memory back when a
+    /// large frame was delivered. After reading `n` bytes into the front of the returned
+    /// slice, call [`filled`](Self::filled).
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::OverBudget`] when a growth cannot be covered by the
+    /// [`MemoryBudget`]; nothing is lost, and a later call may succeed once other readers
+    /// gave memory back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameConfig, ReadState};
+    ///
+    /// let mut state = ReadState::with_capacity(FrameConfig::default(), 16)?;
+    /// assert_eq!(state.read_buf()?.len(), 16);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn read_buf(&mut self) -> Result<&mut [u8], FrameError> {
+        if self.end == self.buf.len()
+            || (self.start > 0 && self.needed > self.buf.len() - self.end)
+            || (self.buf.len() > self.shrink_to.unwrap_or(usize::MAX)
+                && self.end - self.start <= self.step)
+        {
+            self.make_room()?;
+        }
+        Ok(&mut self.buf[self.end..])
+    }
+
+    /// Records that `n` bytes were read into the front of [`read_buf`](Self::read_buf)'s
+    /// slice at `now`. Zero means nothing (the end of the stream is
+    /// [`end_of_stream`](Self::end_of_stream)); a count past the room given is cut to it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use lenframe::{FrameConfig, ReadState};
+    ///
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// state.read_buf()?[..3].copy_from_slice(b"\x00\x00\x00");
+    /// state.filled(3, Instant::now());
+    /// assert_eq!(state.read_buffer(), b"\x00\x00\x00");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn filled(&mut self, n: usize, now: Instant) {
+        // A reader that claims more than the room it was given is broken; never index past
+        // the buffer for it.
+        let n = n.min(self.buf.len() - self.end);
+        self.end += n;
+        self.last_fill = Some(now);
+        if self.frame_deadline.is_some() && n > 0 {
+            let clock = self.clock.get_or_insert(Clock {
+                started: now,
+                received: 0,
+            });
+            clock.received = clock.received.saturating_add(n as u64);
+        }
+    }
+
+    /// The stream ended: returns a frame still buffered, `Ok(None)` at a frame boundary, or
+    /// the error for a frame cut short. Calling it again answers the same.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::Truncated`] with the frame's expected and received byte counts when the
+    /// stream ended inside a header, a payload or a frame being discarded; the bytes stay
+    /// buffered. The decoder's fatal error if it has one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use lenframe::{FrameConfig, FrameError, ReadState};
+    ///
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// state.read_buf()?[..6].copy_from_slice(b"\x00\x00\x00\x05he");
+    /// state.filled(6, Instant::now());
+    /// assert!(matches!(
+    ///     state.end_of_stream(),
+    ///     Err(FrameError::Truncated { expected: 9, received: 6 })
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn end_of_stream(&mut self) -> Result<Option<Range<usize>>, FrameError> {
+        if let Some(range) = self.decode()? {
+            return Ok(Some(range));
+        }
+        // decode() just answered Incomplete for these bytes, so at the end they are either
+        // nothing (a clean end) or a frame cut short.
+        if self.start == self.end && self.decoder.is_at_boundary() {
+            return Ok(None);
+        }
+        let (expected, received) = self.decoder.progress(self.end - self.start, self.needed);
+        Err(FrameError::Truncated { expected, received })
+    }
+
+    /// Makes the buffer's spare room non-empty and fit for the frame: gives memory back
+    /// after a large frame, moves the current frame's bytes to the front, or grows.
+    #[inline(never)]
+    fn make_room(&mut self) -> Result<(), FrameError> {
+        let shrink = self.should_shrink();
+        if self.start > 0
+            && (shrink || self.end == self.buf.len() || self.needed > self.buf.len() - self.end)
+        {
+            // Each byte moves at most once: after this the frame starts at 0 until consumed.
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if shrink {
+            let (keep, frames) = (self.shrink_to.unwrap_or(usize::MAX), self.frames_seen());
+            if frames >= self.grown_at + 2 * self.hold {
+                // Large frames stayed away for long: shrink sooner next time.
+                self.hold = (self.hold / 2).max(1);
+            }
+            // What is buffered fits in one step, which is at most `keep`.
+            self.buf.truncate(keep);
+            self.buf.shrink_to_fit();
+            self.charge_for(keep)?;
+            self.shrunk_at = Some(frames);
+        }
+        if self.end < self.buf.len() {
+            return Ok(());
+        }
+        // The buffer is full of one frame's bytes (or not yet allocated): grow by at least
+        // one step and at most what it holds, never by what a header declares but has not
+        // arrived: capacity stays within twice the bytes received plus one step.
+        let len = self.buf.len();
+        let grow = len.min(self.needed).max(self.step);
+        let new_len = len.saturating_add(grow);
+        self.charge_for(new_len)?;
+        if let Some(keep) = self.shrink_to {
+            if new_len > keep && len <= keep {
+                let frames = self.frames_seen();
+                if self.shrunk_at.is_some_and(|at| frames < at + 2 * self.hold) {
+                    // Large frames came back soon after a shrink: wait longer next time.
+                    self.hold = (self.hold * 2).min(MAX_SHRINK_HOLD);
+                }
+                self.grown_at = frames;
+            }
+        }
+        self.buf.reserve_exact(grow);
+        self.buf.resize(new_len, 0);
+        Ok(())
+    }
+
+    /// Whether to give memory back now: the buffer grew past the retained size, what it
+    /// holds fits in one step, and enough frames passed since it last grew.
+    fn should_shrink(&self) -> bool {
+        self.shrink_to.is_some_and(|keep| self.buf.len() > keep)
+            && self.end - self.start <= self.step
+            && self.frames_seen() >= self.grown_at + self.hold
+    }
+
+    /// Charges the budget, if any, for a buffer of `len` bytes (its first step is free).
+    fn charge_for(&mut self, len: usize) -> Result<(), FrameError> {
+        match &mut self.charge {
+            Some(charge) => charge.resize(len.saturating_sub(self.step)),
+            None => Ok(()),
+        }
+    }
+
+    fn frames_seen(&self) -> u64 {
+        let stats = self.decoder.stats();
+        stats.frames + stats.skipped_frames
+    }
+
+    /// When the current frame times out: `None` between frames or without a deadline.
+    ///
+    /// A front end waits for bytes no later than this, then calls
+    /// [`check_deadline`](Self::check_deadline). The instant moves later as bytes arrive
+    /// when the deadline earns time by rate ([`FrameDeadline::with_rate`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use lenframe::{FrameConfig, FrameDeadline, ReadState};
+    ///
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// let t0 = Instant::now();
+    /// state.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))), t0);
+    /// assert_eq!(state.deadline(), None); // idle: no frame in progress
+    /// state.read_buf()?[0] = 0;
+    /// state.filled(1, t0);
+    /// assert_eq!(state.deadline(), Some(t0 + Duration::from_secs(1)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn deadline(&self) -> Option<Instant> {
+        let (deadline, clock) = (self.frame_deadline?, self.clock?);
+        Some(deadline.deadline(clock.started, clock.received))
+    }
+
+    /// Says whether the current frame's deadline has passed at `now`.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::TimedOut`] once it has, with the frame's byte counts, the time since
+    /// its first byte and the bound it hit. The frame's bytes are kept and its clock
+    /// restarts at `now`: a later read resumes the same frame with a fresh deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use lenframe::{FrameConfig, FrameDeadline, FrameError, ReadState, TimeLimit};
+    ///
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// let t0 = Instant::now();
+    /// state.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))), t0);
+    /// state.read_buf()?[..5].copy_from_slice(b"\x00\x00\x00\x09a");
+    /// state.filled(5, t0);
+    /// assert_eq!(state.decode()?, None);
+    /// assert!(state.check_deadline(t0 + Duration::from_millis(999)).is_ok());
+    /// assert!(matches!(
+    ///     state.check_deadline(t0 + Duration::from_secs(1)),
+    ///     Err(FrameError::TimedOut {
+    ///         expected: 13,
+    ///         received: 5,
+    ///         limit: TimeLimit::Fixed(_),
+    ///         ..
+    ///     })
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_deadline(&mut self, now: Instant) -> Result<(), FrameError> {
+        let (Some(deadline), Some(clock)) = (self.frame_deadline, self.clock) else {
+            return Ok(());
+        };
+        if now < deadline.deadline(clock.started, clock.received) {
+            return Ok(());
+        }
+        self.clock = Some(Clock {
+            started: now,
+            received: 0,
+        });
+        let (expected, received) = self.decoder.progress(self.end - self.start, self.needed);
+        Err(FrameError::TimedOut {
+            expected,
+            received,
+            elapsed: now.saturating_duration_since(clock.started),
+            limit: deadline.limit_hit(clock.received),
+        })
+    }
+
+    /// Sets how long a frame may take from its first byte to its last; `None` removes the
+    /// bound. A frame already in progress is timed from `now`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use lenframe::{FrameConfig, FrameDeadline, ReadState};
+    ///
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// let rate = FrameDeadline::with_rate(Duration::from_secs(1), 1 << 20, Duration::from_secs(30));
+    /// state.set_frame_deadline(Some(rate), Instant::now());
+    /// assert_eq!(state.frame_deadline(), Some(rate));
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn set_frame_deadline(&mut self, deadline: Option<FrameDeadline>, now: Instant) {
+        self.frame_deadline = deadline;
+        if deadline.is_none() {
+            self.clock = None;
+        } else if self.clock.is_none() && self.in_frame() {
+            self.clock = Some(Clock {
+                started: now,
+                received: (self.end - self.start) as u64,
+            });
+        }
+    }
+
+    /// The per-frame deadline, if one is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let state = lenframe::ReadState::new(lenframe::FrameConfig::default())?;
+    /// assert_eq!(state.frame_deadline(), None);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn frame_deadline(&self) -> Option<FrameDeadline> {
+        self.frame_deadline
+    }
+
+    /// Whether part of a frame has been received (or an oversized one is being discarded).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use lenframe::{FrameConfig, ReadState};
+    ///
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// assert!(!state.in_frame());
+    /// state.read_buf()?[0] = 0;
+    /// state.filled(1, Instant::now());
+    /// assert!(state.in_frame());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn in_frame(&self) -> bool {
+        self.start < self.end || !self.decoder.is_at_boundary()
+    }
+
+    /// Sets the capacity the buffer gives memory back down to after a large frame; `None`
+    /// keeps whatever it grew to. Values under one step are raised to one step. The default
+    /// is two steps.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameConfig, ReadState};
+    ///
+    /// let mut state = ReadState::with_capacity(FrameConfig::default(), 1024)?;
+    /// assert_eq!(state.shrink_to(), Some(2048));
+    /// state.set_shrink_to(Some(10));
+    /// assert_eq!(state.shrink_to(), Some(1024));
+    /// state.set_shrink_to(None);
+    /// assert_eq!(state.shrink_to(), None);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn set_shrink_to(&mut self, capacity: Option<usize>) {
+        self.shrink_to = capacity.map(|c| c.max(self.step));
+    }
+
+    /// The capacity the buffer shrinks back to, if it does.
+    ///
+    /// # Examples
+    ///
+    /// See [`set_shrink_to`](Self::set_shrink_to).
+    pub fn shrink_to(&self) -> Option<usize> {
+        self.shrink_to
+    }
+
+    /// Charges every byte the buffer grows beyond its first step to `budget`; `None` stops
+    /// charging. What is charged now moves to the new budget.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::OverBudget`] when the new budget cannot cover what the buffer already
+    /// holds; the old setting is then kept.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameConfig, MemoryBudget, ReadState};
+    ///
+    /// let budget = MemoryBudget::new(1 << 20);
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// state.set_budget(Some(budget.clone()))?;
+    /// assert_eq!(budget.in_use(), 0); // the first step is the reader's own
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_budget(&mut self, budget: Option<MemoryBudget>) -> Result<(), FrameError> {
+        let held = self.buf.len().saturating_sub(self.step);
+        self.charge = budget.map(|b| b.try_charge(held)).transpose()?;
+        Ok(())
+    }
+
+    /// The configuration in use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameConfig, ReadState};
+    ///
+    /// let state = ReadState::new(FrameConfig::default().max_frame_len(10))?;
+    /// assert_eq!(state.config().get_max_frame_len(), 10);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn config(&self) -> &FrameConfig {
+        self.decoder.config()
+    }
+
+    /// Frames and bytes delivered and skipped so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let state = lenframe::ReadState::new(lenframe::FrameConfig::default())?;
+    /// assert_eq!(state.stats().frames, 0);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn stats(&self) -> FrameStats {
+        self.decoder.stats()
+    }
+
+    /// The bytes received and not yet returned as frames (the start of the next frame).
+    ///
+    /// # Examples
+    ///
+    /// See [`decode`](Self::decode).
+    pub fn read_buffer(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// The buffer's current capacity in bytes: the memory held for frames.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let state = lenframe::ReadState::new(lenframe::FrameConfig::default())?;
+    /// assert_eq!(state.capacity(), 0);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// The buffer's first size and smallest growth step.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let state = lenframe::ReadState::new(lenframe::FrameConfig::default())?;
+    /// assert_eq!(state.capacity_step(), lenframe::DEFAULT_READ_CAPACITY);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn capacity_step(&self) -> usize {
+        self.step
+    }
+
+    /// The time since the current frame's first byte, if a deadline is set and a frame is in
+    /// progress.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use lenframe::{FrameConfig, FrameDeadline, ReadState};
+    ///
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// let t0 = Instant::now();
+    /// state.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))), t0);
+    /// state.read_buf()?[0] = 0;
+    /// state.filled(1, t0);
+    /// assert_eq!(state.frame_elapsed(t0 + Duration::from_millis(5)), Some(Duration::from_millis(5)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn frame_elapsed(&self, now: Instant) -> Option<Duration> {
+        self.clock
+            .map(|clock| now.saturating_duration_since(clock.started))
+    }
+}
+
+impl std::fmt::Debug for ReadState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadState")
+            .field("decoder", &self.decoder)
+            .field("buffered", &(self.end - self.start))
+            .field("capacity", &self.buf.capacity())
+            .field("frame_deadline", &self.frame_deadline)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,443 @@
+//! `WriteState`: the sans-IO write side. Batching of small frames, the bookkeeping of
+//! vectored writes for large ones, and poisoning, driven by a front end that only writes.
+
+use std::io::{self, IoSlice};
+
+use crate::config::FrameConfig;
+use crate::encoder::FrameEncoder;
+use crate::error::{is_transient, ConfigError, FrameError};
+use crate::stats::FrameStats;
+
+/// The default size up to which a writer gathers small frames before writing.
+pub const DEFAULT_WRITE_CAPACITY: usize = 64 * 1024;
+
+/// The write side of a framed stream, without I/O: what has been accepted, what is still
+/// to be written, and whether the stream can still be trusted.
+///
+/// A front end ([`FrameWriter`](crate::FrameWriter), `lenframe::tokio::FrameWriter`, or your
+/// own) offers each frame to [`accept`](Self::accept), which either buffers it, asks for the
+/// buffer to be written out first, or hands back a [`LargeWrite`] for a frame to be sent
+/// with vectored writes straight from the caller's payload. The front end performs the
+/// writes and reports each result back ([`record_write`](Self::record_write),
+/// [`large_progress`](Self::large_progress)); the state decides what was accepted and when
+/// the stream is poisoned.
+///
+/// # Accepted means whole
+///
+/// A frame is accepted whole or not at all: once any byte of it may have reached the
+/// stream, all of its other bytes are either written or buffered for the next flush. A
+/// front end that gives up on a large frame (a dropped future, a `WouldBlock`) calls
+/// [`large_stop`](Self::large_stop), which takes the frame back if none of it was written
+/// and buffers the rest of it otherwise.
+///
+/// # Examples
+///
+/// ```
+/// use lenframe::{Accept, FrameConfig, WriteState};
+///
+/// let mut state = WriteState::new(FrameConfig::default())?;
+/// let mut wire = Vec::new();
+/// assert!(matches!(state.accept(b"hi")?, Accept::Buffered));
+/// while !state.pending().is_empty() {
+///     // A writer that takes three bytes at a time.
+///     let n = state.pending().len().min(3);
+///     wire.extend_from_slice(&state.pending()[..n]);
+///     state.record_write(Ok(n))?;
+/// }
+/// assert_eq!(wire, b"\x00\x00\x00\x02hi");
+/// # Ok::<(), lenframe::FrameError>(())
+/// ```
+#[derive(Debug)]
+pub struct WriteState {
+    encoder: FrameEncoder,
+    /// Accepted bytes; `buf[written..]` have not gone out yet.
+    buf: Vec<u8>,
+    written: usize,
+    capacity: usize,
+    poisoned: bool,
+    stats: FrameStats,
+}
+
+/// What [`WriteState::accept`] did with a frame.
+#[derive(Debug)]
+#[must_use]
+pub enum Accept {
+    /// The frame was copied into the buffer: it is accepted.
+    Buffered,
+    /// The buffer must be written out ([`WriteState::pending`]) before the frame fits; offer
+    /// it again after. Nothing of the frame was accepted.
+    FlushFirst,
+    /// The frame is larger than the buffer: send it with vectored writes of
+    /// [`WriteState::large_slices`] and report each result to
+    /// [`WriteState::large_progress`]. It is not accepted until that says so.
+    Large(LargeWrite),
+}
+
+/// A large frame being written with vectored writes: its header sits in the write buffer
+/// behind the bytes accepted before it, and its payload is sent from the caller's slice.
+#[derive(Debug)]
+pub struct LargeWrite {
+    /// Where the frame's header starts in the buffer.
+    mark: usize,
+    /// Payload bytes written so far.
+    sent: usize,
+    /// The frame was accepted or refused: nothing more to do for it.
+    done: bool,
+}
+
+impl WriteState {
+    /// A write side for `config` that gathers up to [`DEFAULT_WRITE_CAPACITY`] bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when the layout is impossible (see [`FrameConfig::validate`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let state = lenframe::WriteState::new(lenframe::FrameConfig::default())?;
+    /// assert_eq!(state.capacity(), lenframe::DEFAULT_WRITE_CAPACITY);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn new(config: FrameConfig) -> Result<Self, ConfigError> {
+        Self::with_capacity(config, DEFAULT_WRITE_CAPACITY)
+    }
+
+    /// A write side that gathers frames of up to `capacity` bytes (header included) in its
+    /// buffer; larger frames go out with vectored writes.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when the layout is impossible, or `capacity` is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{ConfigError, FrameConfig, WriteState};
+    ///
+    /// assert!(matches!(
+    ///     WriteState::with_capacity(FrameConfig::default(), 0),
+    ///     Err(ConfigError::ZeroBufferSize)
+    /// ));
+    /// ```
+    pub fn with_capacity(config: FrameConfig, capacity: usize) -> Result<Self, ConfigError> {
+        if capacity == 0 {
+            return Err(ConfigError::ZeroBufferSize);
+        }
+        Ok(WriteState {
+            encoder: FrameEncoder::new(config)?,
+            buf: Vec::new(),
+            written: 0,
+            capacity,
+            poisoned: false,
+            stats: FrameStats::default(),
+        })
+    }
+
+    /// Offers a frame: buffers it, asks for the buffer to be written first, or hands back a
+    /// [`LargeWrite`] for a frame larger than the buffer.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::TooLarge`] / [`FrameError::TooShort`] for a payload the layout refuses,
+    /// [`FrameError::Poisoned`] after a hard failure. Nothing is accepted then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{Accept, FrameConfig, WriteState};
+    ///
+    /// let mut state = WriteState::with_capacity(FrameConfig::default(), 10)?;
+    /// assert!(matches!(state.accept(b"abc")?, Accept::Buffered)); // 7 bytes
+    /// assert!(matches!(state.accept(b"def")?, Accept::FlushFirst)); // 7 more do not fit
+    /// assert!(matches!(state.accept(&[0; 100])?, Accept::Large(_)));
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    #[inline]
+    pub fn accept(&mut self, payload: &[u8]) -> Result<Accept, FrameError> {
+        if self.poisoned {
+            return Err(FrameError::Poisoned);
+        }
+        let field = self.encoder.field_value(payload.len())?;
+        let frame_len = self.encoder.header_len(field) + payload.len();
+        if frame_len > self.capacity {
+            return self.begin_large(payload.len());
+        }
+        if self.buf.len() - self.written + frame_len > self.capacity {
+            // Bytes are pending: a frame no larger than the capacity fits in an empty buffer.
+            return Ok(Accept::FlushFirst);
+        }
+        self.encoder.append_header(field, &mut self.buf);
+        self.buf.extend_from_slice(payload);
+        self.count(payload.len());
+        Ok(Accept::Buffered)
+    }
+
+    #[inline(never)]
+    fn begin_large(&mut self, payload_len: usize) -> Result<Accept, FrameError> {
+        let header = self.encoder.header(payload_len)?;
+        let mark = self.buf.len();
+        header.write_into(&mut self.buf);
+        Ok(Accept::Large(LargeWrite {
+            mark,
+            sent: 0,
+            done: false,
+        }))
+    }
+
+    /// What to pass to one vectored write of a large frame: the bytes buffered before it and
+    /// its header, then the rest of its payload.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{Accept, FrameConfig, WriteState};
+    ///
+    /// let mut state = WriteState::with_capacity(FrameConfig::default(), 4)?;
+    /// let Accept::Large(large) = state.accept(b"hello")? else { unreachable!() };
+    /// let slices = state.large_slices(&large, b"hello");
+    /// assert_eq!((&*slices[0], &*slices[1]), (&b"\x00\x00\x00\x05"[..], &b"hello"[..]));
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    #[inline]
+    pub fn large_slices<'a>(&'a self, large: &LargeWrite, payload: &'a [u8]) -> [IoSlice<'a>; 2] {
+        [
+            IoSlice::new(&self.buf[self.written..]),
+            IoSlice::new(payload.get(large.sent..).unwrap_or_default()),
+        ]
+    }
+
+    /// Records the result of one vectored write of [`large_slices`](Self::large_slices).
+    /// Returns `None` while bytes are left to write, and the frame's outcome once there is
+    /// one: `Ok(())` when it is accepted, an error when it is not or the stream failed.
+    ///
+    /// `Interrupted` is ignored (write again); `Ok(0)` is `WriteZero`. On `WouldBlock` or
+    /// `TimedOut` after part of the frame went out, the rest is buffered and the frame is
+    /// accepted (`Ok(())`); before any of it went out, the frame is taken back and the error
+    /// returned. Any other error after part of it went out poisons the state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io;
+    /// use lenframe::{Accept, FrameConfig, WriteState};
+    ///
+    /// let mut state = WriteState::with_capacity(FrameConfig::default(), 4)?;
+    /// let payload = b"hello";
+    /// let Accept::Large(mut large) = state.accept(payload)? else { unreachable!() };
+    /// assert!(state.large_progress(&mut large, payload, Ok(6)).is_none());
+    /// // The peer stops reading: the last 3 bytes stay buffered and the frame is accepted.
+    /// let would_block = io::Error::from(io::ErrorKind::WouldBlock);
+    /// assert!(matches!(state.large_progress(&mut large, payload, Err(would_block)), Some(Ok(()))));
+    /// assert_eq!(state.pending(), b"llo");
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn large_progress(
+        &mut self,
+        large: &mut LargeWrite,
+        payload: &[u8],
+        result: io::Result<usize>,
+    ) -> Option<Result<(), FrameError>> {
+        if large.done {
+            return Some(Ok(()));
+        }
+        let err = match result {
+            Ok(0) => io::Error::from(io::ErrorKind::WriteZero),
+            Ok(n) => {
+                let from_buf = n.min(self.buf.len() - self.written);
+                self.written += from_buf;
+                // A writer that claims more than it was given is broken; never slice past
+                // the payload for it.
+                large.sent = (large.sent + n - from_buf).min(payload.len());
+                if self.written < self.buf.len() || large.sent < payload.len() {
+                    return None;
+                }
+                large.done = true;
+                self.clear();
+                self.count(payload.len());
+                return Some(Ok(()));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return None,
+            Err(e) => e,
+        };
+        Some(match self.large_stop(large, payload) {
+            // Part of the frame is out; the rest is buffered for the next flush.
+            true if is_transient(err.kind()) => Ok(()),
+            true => {
+                // Part of the frame is out and the rest never will be.
+                self.poisoned = true;
+                Err(FrameError::Io(err))
+            }
+            // Nothing of this frame went out: report the error for the bytes accepted
+            // earlier.
+            false => Err(self.fail(err)),
+        })
+    }
+
+    /// Gives up writing a large frame now (its future was dropped, or the front end stops
+    /// on `WouldBlock`): if none of it was written it is taken back and `false` returned;
+    /// otherwise the rest of it is buffered for the next flush and `true` returned (the frame
+    /// is accepted). Never half a frame followed by another one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{Accept, FrameConfig, WriteState};
+    ///
+    /// let mut state = WriteState::with_capacity(FrameConfig::default(), 4)?;
+    /// let Accept::Large(mut large) = state.accept(b"hello")? else { unreachable!() };
+    /// assert!(!state.large_stop(&mut large, b"hello"));
+    /// assert_eq!(state.pending(), b""); // not accepted: nothing left behind
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn large_stop(&mut self, large: &mut LargeWrite, payload: &[u8]) -> bool {
+        if large.done {
+            return true;
+        }
+        large.done = true;
+        if self.written <= large.mark {
+            self.buf.truncate(large.mark);
+            return false;
+        }
+        self.buf
+            .extend_from_slice(payload.get(large.sent..).unwrap_or_default());
+        self.count(payload.len());
+        true
+    }
+
+    /// The accepted bytes not yet written.
+    ///
+    /// # Examples
+    ///
+    /// See [`WriteState`].
+    #[inline]
+    pub fn pending(&self) -> &[u8] {
+        &self.buf[self.written..]
+    }
+
+    /// Records the result of one write of [`pending`](Self::pending).
+    ///
+    /// # Errors
+    ///
+    /// `Interrupted` is ignored (write again). `Ok(0)` is `WriteZero`. Other errors are
+    /// returned as [`FrameError::Io`]; one that is not `WouldBlock` or `TimedOut` poisons the
+    /// state when accepted bytes are left unwritten.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io;
+    /// use lenframe::{FrameConfig, FrameError, WriteState};
+    ///
+    /// let mut state = WriteState::new(FrameConfig::default())?;
+    /// let _ = state.accept(b"x")?;
+    /// let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+    /// assert!(matches!(state.record_write(Err(reset)), Err(FrameError::Io(_))));
+    /// assert!(state.is_poisoned());
+    /// assert!(matches!(state.accept(b"y"), Err(FrameError::Poisoned)));
+    /// # Ok::<(), FrameError>(())
+    /// ```
+    #[inline]
+    pub fn record_write(&mut self, result: io::Result<usize>) -> Result<(), FrameError> {
+        match result {
+            Ok(0) => Err(self.fail(io::ErrorKind::WriteZero.into())),
+            Ok(n) => {
+                self.written = (self.written + n).min(self.buf.len());
+                if self.written == self.buf.len() {
+                    self.clear();
+                }
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Refuses everything if the state is poisoned.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::Poisoned`] after an earlier hard failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let state = lenframe::WriteState::new(lenframe::FrameConfig::default())?;
+    /// assert!(state.check_usable().is_ok());
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn check_usable(&self) -> Result<(), FrameError> {
+        if self.poisoned {
+            return Err(FrameError::Poisoned);
+        }
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.written = 0;
+    }
+
+    /// Turns an I/O error into the error to return, poisoning the state when it is not
+    /// transient and accepted bytes are left unwritten.
+    fn fail(&mut self, e: io::Error) -> FrameError {
+        if !is_transient(e.kind()) && self.written < self.buf.len() {
+            self.poisoned = true;
+        }
+        FrameError::Io(e)
+    }
+
+    fn count(&mut self, payload_len: usize) {
+        self.stats.frames += 1;
+        self.stats.bytes += payload_len as u64;
+    }
+
+    /// Whether an earlier hard failure made the state refuse further frames.
+    ///
+    /// # Examples
+    ///
+    /// See [`record_write`](Self::record_write).
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// The configuration in use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameConfig, WriteState};
+    ///
+    /// let state = WriteState::new(FrameConfig::default().max_frame_len(9))?;
+    /// assert_eq!(state.config().get_max_frame_len(), 9);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn config(&self) -> &FrameConfig {
+        self.encoder.config()
+    }
+
+    /// Frames and payload bytes accepted so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameConfig, WriteState};
+    ///
+    /// let mut state = WriteState::new(FrameConfig::default())?;
+    /// let _ = state.accept(b"abc")?;
+    /// assert_eq!((state.stats().frames, state.stats().bytes), (1, 3));
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn stats(&self) -> FrameStats {
+        self.stats
+    }
+
+    /// The most bytes gathered before writing.
+    ///
+    /// # Examples
+    ///
+    /// See [`new`](Self::new).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
