@@ -109,6 +109,9 @@ mod read_state;
 mod reader;
 mod stats;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
+#[cfg(feature = "tokio")]
 mod tokio_codec;
 mod write_state;
 mod writer;

@@ -1,0 +1,387 @@
+//! `lenframe::tokio::FrameReader`: frames from any `AsyncRead`, an async front end over
+//! [`ReadState`].
+
+use std::future::{poll_fn, Future};
+use std::io;
+use std::ops::Range;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use ::tokio::io::{AsyncRead, ReadBuf};
+use ::tokio::time::{Instant, Sleep};
+
+use crate::{
+    ConfigError, FrameConfig, FrameDeadline, FrameError, FrameStats, MemoryBudget, ReadState,
+    DEFAULT_READ_CAPACITY,
+};
+
+/// Reads length-prefixed frames from any [`AsyncRead`]: a tokio `TcpStream` or `UnixStream`
+/// (or one half of it), a pipe, `tokio::io::duplex`, a file.
+///
+/// The async twin of [`crate::FrameReader`], driven by the same [`ReadState`]: frames are
+/// borrowed from the reader's buffer (no allocation per frame in steady state), memory
+/// follows the bytes that arrived and is given back after large frames, a declared length
+/// over the limit is refused at the header, both [`Oversize`](crate::Oversize) policies
+/// apply, and the end of the stream is `Ok(None)` at a frame boundary or
+/// [`FrameError::Truncated`] inside a frame.
+///
+/// Frame deadlines ([`set_frame_timeout`](Self::set_frame_timeout),
+/// [`set_frame_deadline`](Self::set_frame_deadline)) run on tokio's timers, on any
+/// `AsyncRead`.
+///
+/// # Examples
+///
+/// ```
+/// use lenframe::tokio::FrameReader;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), lenframe::FrameError> {
+/// let wire: &[u8] = b"\x00\x00\x00\x02hi\x00\x00\x00\x00";
+/// let mut reader = FrameReader::new(wire);
+/// assert_eq!(reader.read_frame().await?, Some(&b"hi"[..]));
+/// assert_eq!(reader.read_frame().await?, Some(&b""[..]));
+/// assert_eq!(reader.read_frame().await?, None);
+/// # Ok(())
+/// # }
+/// ```
+pub struct FrameReader<R> {
+    inner: R,
+    state: ReadState,
+    /// The timer for the current frame's deadline, created on first use and reset after.
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl<R: AsyncRead + Unpin> FrameReader<R> {
+    /// A reader with the default configuration ([`FrameConfig::default`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = lenframe::tokio::FrameReader::new(tokio::io::empty());
+    /// assert_eq!(reader.capacity(), 0); // nothing allocated before the first read
+    /// ```
+    pub fn new(inner: R) -> Self {
+        Self::with_capacity(inner, FrameConfig::default(), DEFAULT_READ_CAPACITY)
+            .expect("the default configuration is valid")
+    }
+
+    /// A reader with the given configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when the layout is impossible (see [`FrameConfig::validate`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameConfig, LengthField};
+    ///
+    /// let cfg = FrameConfig::default().length_field(LengthField::Varint);
+    /// let reader = lenframe::tokio::FrameReader::with_config(tokio::io::empty(), cfg)?;
+    /// assert_eq!(reader.config().get_length_field(), LengthField::Varint);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn with_config(inner: R, config: FrameConfig) -> Result<Self, ConfigError> {
+        Self::with_capacity(inner, config, DEFAULT_READ_CAPACITY)
+    }
+
+    /// A reader whose buffer starts at `capacity` bytes and grows by at least that much at
+    /// a time.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when the layout is impossible, or `capacity` is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::FrameConfig;
+    ///
+    /// let reader =
+    ///     lenframe::tokio::FrameReader::with_capacity(tokio::io::empty(), FrameConfig::default(), 4096)?;
+    /// assert_eq!(reader.state().capacity_step(), 4096);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn with_capacity(
+        inner: R,
+        config: FrameConfig,
+        capacity: usize,
+    ) -> Result<Self, ConfigError> {
+        Ok(FrameReader {
+            inner,
+            state: ReadState::with_capacity(config, capacity)?,
+            sleep: None,
+        })
+    }
+
+    /// Reads the next frame: `Ok(Some(frame))` borrowed from the reader's buffer, or
+    /// `Ok(None)` when the stream ended cleanly at a frame boundary.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::FrameReader::read_frame`]: [`FrameError::TooLarge`] and
+    /// [`FrameError::InvalidHeader`] (fatal, but for `TooLarge` under `Oversize::Skip`),
+    /// [`FrameError::Truncated`], [`FrameError::TimedOut`] (the frame's bytes are kept and
+    /// the next call resumes it), [`FrameError::OverBudget`], [`FrameError::Io`].
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe. Every byte read is recorded in the reader before the
+    /// future yields, so dropping it (in a `tokio::select!` branch that lost, or under
+    /// `tokio::time::timeout`) loses nothing: the next call resumes the same frame.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tokio::io::AsyncWriteExt;
+    /// use lenframe::tokio::FrameReader;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut peer, ours) = tokio::io::duplex(64);
+    /// let mut reader = FrameReader::new(ours);
+    /// peer.write_all(b"\x00\x00\x00\x05he").await?;
+    /// // Half a frame: a timed-out wait loses none of it.
+    /// let waited = tokio::time::timeout(Duration::from_millis(10), reader.read_frame()).await;
+    /// assert!(waited.is_err());
+    /// peer.write_all(b"llo").await?;
+    /// assert_eq!(reader.read_frame().await?, Some(&b"hello"[..]));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn read_frame(&mut self) -> Result<Option<&[u8]>, FrameError> {
+        let range = poll_fn(|cx| self.poll_frame(cx)).await?;
+        Ok(range.map(|range| self.state.frame(range)))
+    }
+
+    /// Polls for the next frame, whose bytes [`ReadState::frame`] gives.
+    fn poll_frame(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Range<usize>>, FrameError>> {
+        loop {
+            if let Some(range) = self.state.decode()? {
+                return Poll::Ready(Ok(Some(range)));
+            }
+            let mut buf = ReadBuf::new(self.state.read_buf()?);
+            match Pin::new(&mut self.inner).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) => {
+                    let n = buf.filled().len();
+                    if n == 0 {
+                        return Poll::Ready(self.state.end_of_stream());
+                    }
+                    self.state.filled(n, Instant::now().into_std());
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(FrameError::Io(e))),
+                Poll::Pending => return self.poll_deadline(cx),
+            }
+        }
+    }
+
+    /// While the read is pending: waits for the frame's deadline, if there is one, and
+    /// reports it once passed.
+    fn poll_deadline<T>(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, FrameError>> {
+        let Some(at) = self.state.deadline() else {
+            return Poll::Pending;
+        };
+        let at = Instant::from_std(at);
+        let sleep = match &mut self.sleep {
+            Some(sleep) => {
+                if sleep.deadline() != at {
+                    sleep.as_mut().reset(at);
+                }
+                sleep
+            }
+            None => self.sleep.insert(Box::pin(::tokio::time::sleep_until(at))),
+        };
+        ready!(sleep.as_mut().poll(cx));
+        // The timer fired, so the deadline has passed on tokio's clock.
+        let now = Instant::now().max(at).into_std();
+        match self.state.check_deadline(now) {
+            Err(e) => Poll::Ready(Err(e)),
+            Ok(()) => unreachable_deadline(cx),
+        }
+    }
+
+    /// Bounds the time from a frame's first byte to its last; `None` removes the bound. The
+    /// same as [`set_frame_deadline`](Self::set_frame_deadline) with
+    /// [`FrameDeadline::fixed`]; see [`crate::FrameReader::set_frame_timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tokio::io::AsyncWriteExt;
+    /// use lenframe::{tokio::FrameReader, FrameError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut peer, ours) = tokio::io::duplex(64);
+    /// let mut reader = FrameReader::new(ours);
+    /// reader.set_frame_timeout(Some(Duration::from_millis(500)));
+    /// peer.write_all(b"\x00\x00\x00\x05he").await?; // and then nothing
+    /// assert!(matches!(
+    ///     reader.read_frame().await,
+    ///     Err(FrameError::TimedOut { expected: 9, received: 6, .. })
+    /// ));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_frame_timeout(&mut self, timeout: Option<Duration>) {
+        self.set_frame_deadline(timeout.map(FrameDeadline::fixed));
+    }
+
+    /// Bounds the time from a frame's first byte to its last, fixed or earned by progress
+    /// ([`FrameDeadline::with_rate`]); `None` removes the bound. Time between frames is not
+    /// counted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lenframe::FrameDeadline;
+    ///
+    /// let mut reader = lenframe::tokio::FrameReader::new(tokio::io::empty());
+    /// let rate = FrameDeadline::with_rate(Duration::from_secs(1), 1 << 20, Duration::from_secs(30));
+    /// reader.set_frame_deadline(Some(rate));
+    /// assert_eq!(reader.state().frame_deadline(), Some(rate));
+    /// ```
+    pub fn set_frame_deadline(&mut self, deadline: Option<FrameDeadline>) {
+        self.state
+            .set_frame_deadline(deadline, Instant::now().into_std());
+    }
+
+    /// Charges the buffer's growth beyond its first step to a [`MemoryBudget`] shared with
+    /// other readers; see [`ReadState::set_budget`].
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::OverBudget`] when the budget cannot cover what the buffer holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::MemoryBudget;
+    ///
+    /// let mut reader = lenframe::tokio::FrameReader::new(tokio::io::empty());
+    /// reader.set_budget(Some(MemoryBudget::new(1 << 20)))?;
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn set_budget(&mut self, budget: Option<MemoryBudget>) -> Result<(), FrameError> {
+        self.state.set_budget(budget)
+    }
+
+    /// The read side's state: buffer, capacity, deadline and memory settings
+    /// ([`ReadState::read_buffer`], [`ReadState::capacity`], ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = lenframe::tokio::FrameReader::new(tokio::io::empty());
+    /// assert!(reader.state().read_buffer().is_empty());
+    /// ```
+    pub fn state(&self) -> &ReadState {
+        &self.state
+    }
+
+    /// The read side's state, to change its settings ([`ReadState::set_shrink_to`], ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut reader = lenframe::tokio::FrameReader::new(tokio::io::empty());
+    /// reader.state_mut().set_shrink_to(None);
+    /// assert_eq!(reader.state().shrink_to(), None);
+    /// ```
+    pub fn state_mut(&mut self) -> &mut ReadState {
+        &mut self.state
+    }
+
+    /// The configuration in use.
+    ///
+    /// # Examples
+    ///
+    /// See [`with_config`](Self::with_config).
+    pub fn config(&self) -> &FrameConfig {
+        self.state.config()
+    }
+
+    /// Frames and bytes delivered and skipped so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = lenframe::tokio::FrameReader::new(tokio::io::empty());
+    /// assert_eq!(reader.stats().frames, 0);
+    /// ```
+    pub fn stats(&self) -> FrameStats {
+        self.state.stats()
+    }
+
+    /// The buffer's capacity in bytes: the memory the reader holds for frames.
+    ///
+    /// # Examples
+    ///
+    /// See [`new`](Self::new).
+    pub fn capacity(&self) -> usize {
+        self.state.capacity()
+    }
+
+    /// A reference to the underlying reader.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = lenframe::tokio::FrameReader::new(&b""[..]);
+    /// assert!(reader.get_ref().is_empty());
+    /// ```
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// A mutable reference to the underlying reader. Reading from it directly desynchronises
+    /// the frames.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut reader = lenframe::tokio::FrameReader::new(&b""[..]);
+    /// let _inner: &mut &[u8] = reader.get_mut();
+    /// ```
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// The underlying reader. Bytes buffered and not yet returned as frames are dropped; see
+    /// [`ReadState::read_buffer`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = lenframe::tokio::FrameReader::new(&b"abc"[..]);
+    /// assert_eq!(reader.into_inner(), b"abc");
+    /// ```
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
+/// A timer that fired before the deadline it was set for: tokio's timers never do that, so
+/// this is only a guard. Waking at once makes the caller poll again, without a busy loop
+/// inside this poll.
+#[cold]
+fn unreachable_deadline<T>(cx: &mut Context<'_>) -> Poll<T> {
+    cx.waker().wake_by_ref();
+    Poll::Pending
+}
+
+impl<R> std::fmt::Debug for FrameReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameReader")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
