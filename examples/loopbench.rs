@@ -3,13 +3,14 @@
 //! one process run, the implementations interleaved within each repetition.
 //!
 //! ```sh
-//! cargo run --release --example loopbench            # the full run (about a minute)
-//! cargo run --release --example loopbench -- --quick # smaller volumes, 3 repetitions
+//! cargo run --release --features tokio --example loopbench            # the full run
+//! cargo run --release --features tokio --example loopbench -- --quick # 3 smaller repetitions
 //! ```
 //!
 //! Flags: `--quick` (or `LOOPBENCH_QUICK=1`), `--reps N` (default 5), `--only
 //! stream|pingpong|memory|growth` to run some parts only, and, for streaming, `--size BYTES`
-//! and `--impl raw|hand|lenframe|tokio-util`; each of the last three can be repeated.
+//! and `--impl raw|hand|lenframe|tokio-util|lenframe-async|lenframe-codec`; each of the last
+//! three can be repeated. Needs the `tokio` feature (`--features tokio`).
 //!
 //! Parts:
 //! - stream: one-way streaming of N frames of 16 B .. 1 MiB (about 256 MiB per run, at most
@@ -31,9 +32,9 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use lenframe::{FrameError, FrameReader, FrameWriter};
+use lenframe::{FrameCodec, FrameError, FrameReader, FrameWriter};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_util::codec::{Decoder, FramedRead, FramedWrite, LengthDelimitedCodec};
+use tokio_util::codec::{Decoder, Encoder, FramedRead, FramedWrite, LengthDelimitedCodec};
 
 mod counting {
     //! A global allocator that forwards to the system allocator and counts live and peak
@@ -272,9 +273,20 @@ enum Impl {
     Hand,
     Lenframe,
     Tokio,
+    /// `lenframe::tokio::FrameReader` / `FrameWriter`.
+    Async,
+    /// `lenframe::FrameCodec` in tokio-util's `FramedRead` / `FramedWrite`.
+    Codec,
 }
 
-const IMPLS: [Impl; 4] = [Impl::Raw, Impl::Hand, Impl::Lenframe, Impl::Tokio];
+const IMPLS: [Impl; 6] = [
+    Impl::Raw,
+    Impl::Hand,
+    Impl::Lenframe,
+    Impl::Tokio,
+    Impl::Async,
+    Impl::Codec,
+];
 
 impl Impl {
     fn name(self) -> &'static str {
@@ -283,6 +295,8 @@ impl Impl {
             Impl::Hand => "hand",
             Impl::Lenframe => "lenframe",
             Impl::Tokio => "tokio-util",
+            Impl::Async => "lenframe-async",
+            Impl::Codec => "lenframe-codec",
         }
     }
 }
@@ -332,7 +346,19 @@ fn stream_once(t: Transport, imp: Impl, size: usize, frames: usize) -> io::Resul
                     }
                     Ok(w.flush()?)
                 }
-                Impl::Tokio => tokio_side(tx, &start, |s| tokio_write(s, payload, frames)),
+                Impl::Tokio => tokio_side(tx, &start, |s| {
+                    tokio_write(s, LengthDelimitedCodec::new(), payload, frames)
+                }),
+                Impl::Codec => tokio_side(tx, &start, |s| {
+                    tokio_write(s, FrameCodec::new(), payload, frames)
+                }),
+                Impl::Async => tokio_side(tx, &start, |s| async move {
+                    let mut w = lenframe::tokio::FrameWriter::new(s);
+                    for _ in 0..frames {
+                        w.write_frame(&payload).await?;
+                    }
+                    Ok(w.flush().await?)
+                }),
             }
         })
     };
@@ -377,11 +403,19 @@ fn stream_once(t: Transport, imp: Impl, size: usize, frames: usize) -> io::Resul
                 }
                 n
             }
-            Impl::Tokio => {
+            Impl::Tokio | Impl::Codec | Impl::Async => {
                 let mut began_at = None;
                 let n = tokio_side(rx, &start, |s| {
                     began_at = Some(Instant::now());
-                    tokio_read(s, size, frames)
+                    async move {
+                        match imp {
+                            Impl::Tokio => {
+                                tokio_read(s, LengthDelimitedCodec::new(), size, frames).await
+                            }
+                            Impl::Codec => tokio_read(s, FrameCodec::new(), size, frames).await,
+                            _ => async_read(s, size, frames).await,
+                        }
+                    }
                 })?;
                 began = began_at.expect("set before reading");
                 n
@@ -467,20 +501,53 @@ impl AsyncWrite for TokioSock {
     }
 }
 
-async fn tokio_write(sock: TokioSock, payload: Vec<u8>, frames: usize) -> io::Result<()> {
+/// Writes through tokio-util's `FramedWrite` with `codec` (tokio-util's or lenframe's).
+async fn tokio_write<C, E>(
+    sock: TokioSock,
+    codec: C,
+    payload: Vec<u8>,
+    frames: usize,
+) -> io::Result<()>
+where
+    C: Encoder<Bytes, Error = E>,
+    E: From<io::Error>,
+    io::Error: From<E>,
+{
     let payload = Bytes::from(payload);
-    let mut w = FramedWrite::new(sock, LengthDelimitedCodec::new());
+    let mut w = FramedWrite::new(sock, codec);
     for _ in 0..frames {
         w.feed(payload.clone()).await?;
     }
-    SinkExt::<Bytes>::flush(&mut w).await
+    Ok(SinkExt::<Bytes>::flush(&mut w).await?)
 }
 
-async fn tokio_read(sock: TokioSock, size: usize, frames: usize) -> io::Result<usize> {
-    let mut r = FramedRead::new(sock, LengthDelimitedCodec::new());
+/// Reads through tokio-util's `FramedRead` with `codec` (tokio-util's or lenframe's).
+async fn tokio_read<C, E>(
+    sock: TokioSock,
+    codec: C,
+    size: usize,
+    frames: usize,
+) -> io::Result<usize>
+where
+    C: Decoder<Item = BytesMut, Error = E>,
+    E: From<io::Error>,
+    io::Error: From<E>,
+{
+    let mut r = FramedRead::new(sock, codec);
     let mut n = 0;
     while n < frames {
         let frame = r.next().await.expect("the writer sends every frame")?;
+        assert_eq!(frame.len(), size);
+        n += 1;
+    }
+    Ok(n)
+}
+
+async fn async_read(sock: TokioSock, size: usize, frames: usize) -> io::Result<usize> {
+    let mut r = lenframe::tokio::FrameReader::new(sock);
+    let mut n = 0;
+    while n < frames {
+        let frame = r.read_frame().await?.expect("the writer sends every frame");
         assert_eq!(frame.len(), size);
         n += 1;
     }
@@ -524,8 +591,8 @@ fn stream_part(opts: &Opts) -> io::Result<()> {
         "Each cell: frames/s and payload MB/s (10^6 B/s). A column a/b divides a's frames/s by\n\
          b's: above 1, a is faster.\n"
     );
-    println!("| transport | frame | frames/run | raw | hand-written | lenframe | tokio-util | lenframe/raw | lenframe/tokio-util | hand/raw | tokio-util/raw |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| transport | frame | frames/run | raw | hand-written | lenframe | tokio-util | lenframe async | lenframe codec | lenframe/raw | lenframe/tokio-util | async/tokio-util | codec/tokio-util | async/lenframe | hand/raw | tokio-util/raw |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for t in [Transport::Tcp, Transport::Unix] {
         for size in SIZES {
             if !opts.sizes.is_empty() && !opts.sizes.contains(&size) {
@@ -555,9 +622,10 @@ fn stream_part(opts: &Opts) -> io::Result<()> {
                 })
                 .collect();
             let cell = |r: f64| format!("{} ({:.0} MB/s)", fmt_rate(r), r * size as f64 / 1e6);
-            let (raw, hand, lf, tk) = (rate[0], rate[1], rate[2], rate[3]);
+            let (raw, hand, lf, tk, asy, codec) =
+                (rate[0], rate[1], rate[2], rate[3], rate[4], rate[5]);
             println!(
-                "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
                 t.name(),
                 label(size),
                 frames,
@@ -565,8 +633,13 @@ fn stream_part(opts: &Opts) -> io::Result<()> {
                 cell(hand),
                 cell(lf),
                 cell(tk),
+                cell(asy),
+                cell(codec),
                 lf / raw,
                 lf / tk,
+                asy / tk,
+                codec / tk,
+                asy / lf,
                 hand / raw,
                 tk / raw
             );
