@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use crate::budget::{Charge, MemoryBudget};
 use crate::config::FrameConfig;
 use crate::deadline::FrameDeadline;
+#[cfg(test)]
+use crate::deadline::TimeLimit;
 use crate::decoder::{Decoded, FrameDecoder};
 use crate::error::{ConfigError, FrameError};
 use crate::stats::FrameStats;
@@ -713,5 +715,270 @@ impl std::fmt::Debug for ReadState {
             .field("capacity", &self.buf.capacity())
             .field("frame_deadline", &self.frame_deadline)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Oversize;
+
+    const STEP: usize = 16;
+
+    fn state() -> ReadState {
+        ReadState::with_capacity(FrameConfig::default(), STEP).unwrap()
+    }
+
+    /// Feeds `bytes` through `read_buf` in reads as large as the room allows, decoding in
+    /// between; returns the frames' lengths.
+    fn feed(state: &mut ReadState, mut bytes: &[u8]) -> Vec<usize> {
+        let mut frames = Vec::new();
+        let t = Instant::now();
+        for _ in 0..=bytes.len() {
+            while let Some(range) = state.decode().unwrap() {
+                frames.push(range.len());
+            }
+            if bytes.is_empty() {
+                break;
+            }
+            let room = state.read_buf().unwrap();
+            let n = room.len().min(bytes.len());
+            room[..n].copy_from_slice(&bytes[..n]);
+            state.filled(n, t);
+            bytes = &bytes[n..];
+        }
+        frames
+    }
+
+    fn frame(len: usize) -> Vec<u8> {
+        let mut wire = (len as u32).to_be_bytes().to_vec();
+        wire.resize(4 + len, 0xab);
+        wire
+    }
+
+    #[test]
+    fn growth_doubles_while_full_and_stops_at_the_frame() {
+        let mut s = state();
+        let frames = feed(&mut s, &frame(200));
+        assert_eq!(frames, [200]);
+        // 16, 32, 64, 128, then the 76 bytes the 204-byte frame still needed.
+        assert_eq!(s.buf.len(), 204);
+        assert_eq!(s.capacity(), 204);
+    }
+
+    #[test]
+    fn a_declared_length_costs_one_step() {
+        let mut s = state();
+        feed(&mut s, &[0x00, 0x7f, 0xff, 0xff, 1, 2]);
+        assert_eq!(s.decode().unwrap(), None);
+        assert_eq!(s.capacity(), STEP);
+    }
+
+    #[test]
+    fn memory_is_given_back_after_a_large_frame_at_the_next_read() {
+        let mut s = state();
+        assert_eq!(feed(&mut s, &frame(1000)), [1000]);
+        assert_eq!(s.capacity(), 1004);
+        s.read_buf().unwrap();
+        assert_eq!(s.capacity(), 2 * STEP);
+        assert_eq!(feed(&mut s, &frame(3)), [3]);
+        assert_eq!(s.capacity(), 2 * STEP);
+        // With shrinking off, the buffer keeps what it grew to.
+        let mut s = state();
+        s.set_shrink_to(None);
+        feed(&mut s, &frame(1000));
+        s.read_buf().unwrap();
+        assert_eq!(s.capacity(), 1004);
+    }
+
+    #[test]
+    fn shrinking_keeps_the_bytes_of_the_next_frame() {
+        let mut s = state();
+        let mut wire = frame(100);
+        wire.extend(&frame(5)[..6]);
+        feed(&mut s, &wire);
+        s.read_buf().unwrap();
+        assert_eq!(s.capacity(), 2 * STEP);
+        assert_eq!(s.read_buffer(), &frame(5)[..6]);
+        let frames = feed(&mut s, &frame(5)[6..]);
+        assert_eq!(frames, [5]);
+    }
+
+    #[test]
+    fn alternating_large_and_small_frames_settle_without_reallocating_each_frame() {
+        let mut s = state();
+        let (mut grows, mut shrinks, mut cap) = (0, 0, 0);
+        for i in 0..400 {
+            let len = if i % 2 == 0 { 200 } else { 1 };
+            feed(&mut s, &frame(len));
+            s.read_buf().unwrap();
+            match s.capacity() {
+                c if c > cap => grows += 1,
+                c if c < cap => shrinks += 1,
+                _ => {}
+            }
+            cap = s.capacity();
+        }
+        // Without hysteresis: 200 shrinks and 200 growths (each of several reallocations).
+        // The hold doubles each time large frames return soon after a shrink, up to 64
+        // frames: a shrink at most every 64 frames once settled.
+        assert!(shrinks <= 12, "{shrinks} shrinks");
+        // The first allocation counts as a growth, then one growth after each shrink.
+        assert_eq!(grows, shrinks + 2, "{grows} growths");
+    }
+
+    #[test]
+    fn budget_is_charged_beyond_the_first_step_and_given_back() {
+        let budget = MemoryBudget::new(1000);
+        let mut s = state();
+        s.set_budget(Some(budget.clone())).unwrap();
+        let mut wire = frame(100);
+        wire.extend(frame(0));
+        let frames = feed(&mut s, &wire);
+        assert_eq!(frames, [100, 0]);
+        assert_eq!(budget.in_use(), s.capacity() - STEP);
+        s.read_buf().unwrap(); // shrinks to two steps
+        assert_eq!(budget.in_use(), STEP);
+        drop(s);
+        assert_eq!(budget.in_use(), 0);
+    }
+
+    #[test]
+    fn over_budget_fails_the_read_and_keeps_the_bytes() {
+        let budget = MemoryBudget::new(20);
+        let mut s = state();
+        s.set_budget(Some(budget.clone())).unwrap();
+        let wire = frame(100);
+        let t = Instant::now();
+        let mut at = 0;
+        let err = loop {
+            assert_eq!(s.decode().unwrap(), None);
+            match s.read_buf() {
+                Ok(room) => {
+                    let n = room.len().min(wire.len() - at);
+                    room[..n].copy_from_slice(&wire[at..at + n]);
+                    s.filled(n, t);
+                    at += n;
+                }
+                Err(e) => break e,
+            }
+        };
+        // 16 + 16 is charged (16 over the free step); doubling to 64 needs 48 of 20.
+        assert!(matches!(
+            err,
+            FrameError::OverBudget {
+                requested: 32,
+                in_use: 16,
+                limit: 20
+            }
+        ));
+        assert_eq!(s.read_buffer(), &wire[..32]);
+        // The budget grows (another reader dropped): the same frame goes on intact.
+        s.set_budget(None).unwrap();
+        let frames = feed(&mut s, &wire[32..]);
+        assert_eq!(frames, [100]);
+        assert_eq!(budget.in_use(), 0);
+    }
+
+    #[test]
+    fn deadline_starts_with_the_first_byte_and_not_while_idle() {
+        let mut s = state();
+        let t0 = Instant::now();
+        let second = Duration::from_secs(1);
+        s.set_frame_deadline(Some(FrameDeadline::fixed(second)), t0);
+        assert_eq!(s.deadline(), None);
+        assert!(s.check_deadline(t0 + 100 * second).is_ok()); // idle: never cut
+        let wire = frame(3);
+        let t1 = t0 + 100 * second;
+        s.read_buf().unwrap()[..2].copy_from_slice(&wire[..2]);
+        s.filled(2, t1);
+        assert_eq!(s.decode().unwrap(), None);
+        assert_eq!(s.deadline(), Some(t1 + second));
+        let err = s.check_deadline(t1 + second).unwrap_err();
+        assert!(matches!(
+            err,
+            FrameError::TimedOut { expected: 4, received: 2, elapsed, limit: TimeLimit::Fixed(l) }
+                if elapsed == second && l == second
+        ));
+        // The clock restarted: a fresh second from the timeout.
+        assert_eq!(s.deadline(), Some(t1 + 2 * second));
+        s.read_buf().unwrap()[..5].copy_from_slice(&wire[2..]);
+        s.filled(5, t1 + 2 * second);
+        assert_eq!(s.decode().unwrap().map(|r| r.len()), Some(3));
+        assert_eq!(s.deadline(), None);
+    }
+
+    #[test]
+    fn leftover_bytes_start_the_next_frame_when_they_arrived() {
+        let mut s = state();
+        let t0 = Instant::now();
+        let second = Duration::from_secs(1);
+        s.set_frame_deadline(Some(FrameDeadline::fixed(second)), t0);
+        let mut wire = frame(1);
+        wire.extend(&frame(1)[..2]);
+        s.read_buf().unwrap()[..wire.len()].copy_from_slice(&wire);
+        s.filled(wire.len(), t0);
+        assert!(s.decode().unwrap().is_some());
+        assert_eq!(s.decode().unwrap(), None);
+        assert_eq!(s.deadline(), Some(t0 + second));
+    }
+
+    #[test]
+    fn rate_earns_time_as_bytes_arrive() {
+        let rate = |cap| FrameDeadline::with_rate(Duration::from_secs(1), 10, cap);
+        let secs = Duration::from_secs;
+        let wire = frame(1000);
+        // 10 bytes per second: exactly the rate, so the deadline stays a second ahead, until
+        // the cap (5 s) or until the bytes stop (the earned 6 s with a 60 s cap).
+        for (cap, stop, limit) in [
+            (secs(5), secs(5), TimeLimit::Cap(secs(5))),
+            (secs(60), secs(6), TimeLimit::MinRate { bytes_per_sec: 10 }),
+        ] {
+            let mut s = ReadState::with_capacity(FrameConfig::default(), 4096).unwrap();
+            let t0 = Instant::now();
+            s.set_frame_deadline(Some(rate(cap)), t0);
+            for k in 0..5 {
+                let now = t0 + secs(k);
+                s.check_deadline(now).unwrap();
+                let at = 10 * k as usize;
+                s.read_buf().unwrap()[..10].copy_from_slice(&wire[at..at + 10]);
+                s.filled(10, now);
+                assert_eq!(s.decode().unwrap(), None);
+            }
+            assert_eq!(s.deadline(), Some(t0 + stop));
+            s.check_deadline(t0 + stop - Duration::from_nanos(1))
+                .unwrap();
+            let err = s.check_deadline(t0 + stop).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    FrameError::TimedOut { expected: 1004, received: 50, elapsed, limit: l }
+                        if elapsed == stop && l == limit
+                ),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn end_of_stream_tells_clean_end_from_truncation_under_skip() {
+        let cfg = FrameConfig::default()
+            .max_frame_len(4)
+            .oversize(Oversize::Skip);
+        let mut s = ReadState::with_capacity(cfg, STEP).unwrap();
+        let t = Instant::now();
+        s.read_buf().unwrap()[..6].copy_from_slice(b"\x00\x00\x00\x09ab");
+        s.filled(6, t);
+        assert!(matches!(
+            s.decode(),
+            Err(FrameError::TooLarge { len: 9, max: 4 })
+        ));
+        assert!(matches!(
+            s.end_of_stream(),
+            Err(FrameError::Truncated {
+                expected: 13,
+                received: 6
+            })
+        ));
     }
 }
