@@ -1,17 +1,25 @@
-//! A tokio echo server and client over 127.0.0.1, framed with `FrameCodec`.
+//! A tokio echo server and client over 127.0.0.1.
 //!
-//! The client sends frames of several sizes (an empty one among them), the server sends each
-//! one back, and the client checks every byte of every echo. Run it with
+//! The server uses lenframe's native async pair, `lenframe::tokio::FrameReader` and
+//! `FrameWriter`, with a frame deadline, its `read_frame` in a `tokio::select!` beside a
+//! shutdown signal (it is cancel safe). The client uses `FrameCodec` in tokio-util's `Framed`:
+//! both speak the same wire format. The client sends frames of several sizes (an empty one
+//! among them), the server sends each one back, and the client checks every byte of every
+//! echo. Run it with
 //!
 //! ```sh
 //! cargo run --example async_echo --features tokio
 //! ```
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
+use lenframe::tokio::{FrameReader, FrameWriter};
 use lenframe::{FrameCodec, FrameConfig};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
 use tokio_util::codec::Framed;
 
 /// Payload sizes the client sends, in order.
@@ -32,18 +40,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = listener.local_addr()?;
     println!("server listening on {addr}");
 
+    let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let (stream, peer) = listener.accept().await?;
         println!("server: accepted {peer}");
-        let mut framed = Framed::new(stream, FrameCodec::with_config(config)?);
+        let (read_half, write_half) = stream.into_split();
+        let mut reader = FrameReader::with_config(read_half, config)?;
+        let mut writer = FrameWriter::with_config(write_half, config)?;
+        // A frame must arrive within 5 s of its first byte; idle time is not counted.
+        reader.set_frame_timeout(Some(Duration::from_secs(5)));
         let mut echoed = 0u64;
-        // Echo each frame until the client closes its side at a frame boundary.
-        while let Some(frame) = framed.next().await {
-            let frame = frame?;
-            echoed += 1;
-            framed.send(frame.freeze()).await?;
+        // Echo each frame until the client closes its side at a frame boundary, or the
+        // shutdown signal comes: dropping a pending read_frame loses nothing.
+        loop {
+            tokio::select! {
+                frame = reader.read_frame() => match frame? {
+                    Some(frame) => {
+                        writer.write_frame(frame).await?;
+                        writer.flush().await?;
+                        echoed += 1;
+                    }
+                    None => break,
+                },
+                _ = &mut stop_rx => {
+                    println!("server: shutdown signal");
+                    break;
+                }
+            }
         }
-        println!("server: client closed cleanly after {echoed} frames");
+        println!("server: done after {echoed} frames");
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(echoed)
     });
 
@@ -63,12 +88,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         println!("client: frame {index}: {len} bytes sent, echoed and verified");
     }
-    // Close the write side: the server sees a clean end and stops.
+    // Close the write side: the server sees a clean end and stops. (The shutdown signal is
+    // there for a server that must stop first; here it is not needed.)
     client.get_mut().shutdown().await?;
     if let Some(extra) = client.next().await {
         return Err(format!("unexpected frame or error after the last echo: {extra:?}").into());
     }
     let echoed = server.await?.map_err(|e| e.to_string())?;
+    drop(stop_tx);
     let stats = client.codec().stats();
     println!(
         "done: {} frames ({} payload bytes) echoed and verified; server echoed {echoed}",
