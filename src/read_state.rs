@@ -707,6 +707,18 @@ impl ReadState {
     }
 }
 
+impl Default for ReadState {
+    /// A read side for [`FrameConfig::default`], with the default step.
+    ///
+    /// ```
+    /// let state = lenframe::ReadState::default();
+    /// assert_eq!(state.capacity_step(), lenframe::DEFAULT_READ_CAPACITY);
+    /// ```
+    fn default() -> Self {
+        Self::new(FrameConfig::default()).expect("the default configuration is valid")
+    }
+}
+
 impl std::fmt::Debug for ReadState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReadState")

@@ -85,6 +85,18 @@ pub struct LargeWrite {
     done: bool,
 }
 
+impl Default for WriteState {
+    /// A write side for [`FrameConfig::default`], with the default capacity.
+    ///
+    /// ```
+    /// let state = lenframe::WriteState::default();
+    /// assert_eq!(state.capacity(), lenframe::DEFAULT_WRITE_CAPACITY);
+    /// ```
+    fn default() -> Self {
+        Self::new(FrameConfig::default()).expect("the default configuration is valid")
+    }
+}
+
 impl WriteState {
     /// A write side for `config` that gathers up to [`DEFAULT_WRITE_CAPACITY`] bytes.
     ///

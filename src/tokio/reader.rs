@@ -13,7 +13,6 @@ use ::tokio::time::{Instant, Sleep};
 
 use crate::{
     ConfigError, FrameConfig, FrameDeadline, FrameError, FrameStats, MemoryBudget, ReadState,
-    DEFAULT_READ_CAPACITY,
 };
 
 /// Reads length-prefixed frames from any [`AsyncRead`]: a tokio `TcpStream` or `UnixStream`
@@ -59,11 +58,10 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     ///
     /// ```
     /// let reader = lenframe::tokio::FrameReader::new(tokio::io::empty());
-    /// assert_eq!(reader.capacity(), 0); // nothing allocated before the first read
+    /// assert_eq!(reader.state().capacity(), 0); // nothing allocated before the first read
     /// ```
     pub fn new(inner: R) -> Self {
-        Self::with_capacity(inner, FrameConfig::default(), DEFAULT_READ_CAPACITY)
-            .expect("the default configuration is valid")
+        Self::from_state(inner, ReadState::default())
     }
 
     /// A reader with the given configuration.
@@ -83,7 +81,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// # Ok::<(), lenframe::ConfigError>(())
     /// ```
     pub fn with_config(inner: R, config: FrameConfig) -> Result<Self, ConfigError> {
-        Self::with_capacity(inner, config, DEFAULT_READ_CAPACITY)
+        ReadState::new(config).map(|state| Self::from_state(inner, state))
     }
 
     /// A reader whose buffer starts at `capacity` bytes and grows by at least that much at
@@ -108,11 +106,29 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         config: FrameConfig,
         capacity: usize,
     ) -> Result<Self, ConfigError> {
-        Ok(FrameReader {
+        ReadState::with_capacity(config, capacity).map(|state| Self::from_state(inner, state))
+    }
+
+    /// A reader over `inner` driving `state`, with whatever settings it has (a deadline, a
+    /// budget, a shrink size).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameConfig, ReadState};
+    ///
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// state.set_shrink_to(None);
+    /// let reader = lenframe::tokio::FrameReader::from_state(tokio::io::empty(), state);
+    /// assert_eq!(reader.state().shrink_to(), None);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn from_state(inner: R, state: ReadState) -> Self {
+        FrameReader {
             inner,
-            state: ReadState::with_capacity(config, capacity)?,
+            state,
             sleep: None,
-        })
+        }
     }
 
     /// Reads the next frame: `Ok(Some(frame))` borrowed from the reader's buffer, or
@@ -274,6 +290,65 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         self.state.set_budget(budget)
     }
 
+    /// A reference to the underlying reader.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = lenframe::tokio::FrameReader::new(&b""[..]);
+    /// assert!(reader.get_ref().is_empty());
+    /// ```
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// The configuration in use.
+    ///
+    /// # Examples
+    ///
+    /// See [`with_config`](Self::with_config).
+    pub fn config(&self) -> &FrameConfig {
+        self.state.config()
+    }
+
+    /// A mutable reference to the underlying reader. Reading from it directly desynchronises
+    /// the frames.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut reader = lenframe::tokio::FrameReader::new(&b""[..]);
+    /// let _inner: &mut &[u8] = reader.get_mut();
+    /// ```
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// Frames and bytes delivered and skipped so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = lenframe::tokio::FrameReader::new(tokio::io::empty());
+    /// assert_eq!(reader.stats().frames, 0);
+    /// ```
+    pub fn stats(&self) -> FrameStats {
+        self.state.stats()
+    }
+
+    /// The underlying reader. Bytes buffered and not yet returned as frames are dropped; see
+    /// [`ReadState::read_buffer`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = lenframe::tokio::FrameReader::new(&b"abc"[..]);
+    /// assert_eq!(reader.into_inner(), b"abc");
+    /// ```
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
     /// The read side's state: buffer, capacity, deadline and memory settings
     /// ([`ReadState::read_buffer`], [`ReadState::capacity`], ...).
     ///
@@ -298,74 +373,6 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// ```
     pub fn state_mut(&mut self) -> &mut ReadState {
         &mut self.state
-    }
-
-    /// The configuration in use.
-    ///
-    /// # Examples
-    ///
-    /// See [`with_config`](Self::with_config).
-    pub fn config(&self) -> &FrameConfig {
-        self.state.config()
-    }
-
-    /// Frames and bytes delivered and skipped so far.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let reader = lenframe::tokio::FrameReader::new(tokio::io::empty());
-    /// assert_eq!(reader.stats().frames, 0);
-    /// ```
-    pub fn stats(&self) -> FrameStats {
-        self.state.stats()
-    }
-
-    /// The buffer's capacity in bytes: the memory the reader holds for frames.
-    ///
-    /// # Examples
-    ///
-    /// See [`new`](Self::new).
-    pub fn capacity(&self) -> usize {
-        self.state.capacity()
-    }
-
-    /// A reference to the underlying reader.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let reader = lenframe::tokio::FrameReader::new(&b""[..]);
-    /// assert!(reader.get_ref().is_empty());
-    /// ```
-    pub fn get_ref(&self) -> &R {
-        &self.inner
-    }
-
-    /// A mutable reference to the underlying reader. Reading from it directly desynchronises
-    /// the frames.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut reader = lenframe::tokio::FrameReader::new(&b""[..]);
-    /// let _inner: &mut &[u8] = reader.get_mut();
-    /// ```
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
-    }
-
-    /// The underlying reader. Bytes buffered and not yet returned as frames are dropped; see
-    /// [`ReadState::read_buffer`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let reader = lenframe::tokio::FrameReader::new(&b"abc"[..]);
-    /// assert_eq!(reader.into_inner(), b"abc");
-    /// ```
-    pub fn into_inner(self) -> R {
-        self.inner
     }
 }
 

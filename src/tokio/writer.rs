@@ -8,10 +8,7 @@ use std::task::{ready, Context, Poll};
 
 use ::tokio::io::AsyncWrite;
 
-use crate::{
-    Accept, ConfigError, FrameConfig, FrameError, FrameStats, LargeWrite, WriteState,
-    DEFAULT_WRITE_CAPACITY,
-};
+use crate::{Accept, ConfigError, FrameConfig, FrameError, FrameStats, LargeWrite, WriteState};
 
 /// Writes length-prefixed frames to any [`AsyncWrite`].
 ///
@@ -54,8 +51,7 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
     /// assert_eq!(writer.stats().frames, 0);
     /// ```
     pub fn new(inner: W) -> Self {
-        Self::with_capacity(inner, FrameConfig::default(), DEFAULT_WRITE_CAPACITY)
-            .expect("the default configuration is valid")
+        Self::from_state(inner, WriteState::default())
     }
 
     /// A writer with the given configuration.
@@ -75,7 +71,7 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
     /// # Ok::<(), lenframe::ConfigError>(())
     /// ```
     pub fn with_config(inner: W, config: FrameConfig) -> Result<Self, ConfigError> {
-        Self::with_capacity(inner, config, DEFAULT_WRITE_CAPACITY)
+        WriteState::new(config).map(|state| Self::from_state(inner, state))
     }
 
     /// A writer that gathers frames of up to `capacity` bytes (header included); larger
@@ -100,10 +96,23 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
         config: FrameConfig,
         capacity: usize,
     ) -> Result<Self, ConfigError> {
-        Ok(FrameWriter {
-            inner,
-            state: WriteState::with_capacity(config, capacity)?,
-        })
+        WriteState::with_capacity(config, capacity).map(|state| Self::from_state(inner, state))
+    }
+
+    /// A writer over `inner` driving `state`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameConfig, WriteState};
+    ///
+    /// let state = WriteState::with_capacity(FrameConfig::default(), 128)?;
+    /// let writer = lenframe::tokio::FrameWriter::from_state(tokio::io::sink(), state);
+    /// assert_eq!(writer.state().capacity(), 128);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn from_state(inner: W, state: WriteState) -> Self {
+        FrameWriter { inner, state }
     }
 
     /// Writes one frame, or buffers it to go out with the next ones.
@@ -216,14 +225,13 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
         .await
     }
 
-    /// The write side's state: what is buffered, capacity, poisoning
-    /// ([`WriteState::pending`], [`WriteState::is_poisoned`], ...).
+    /// A reference to the underlying writer.
     ///
     /// # Examples
     ///
-    /// See [`write_frame`](Self::write_frame).
-    pub fn state(&self) -> &WriteState {
-        &self.state
+    /// See [`FrameWriter`].
+    pub fn get_ref(&self) -> &W {
+        &self.inner
     }
 
     /// The configuration in use.
@@ -233,24 +241,6 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
     /// See [`with_config`](Self::with_config).
     pub fn config(&self) -> &FrameConfig {
         self.state.config()
-    }
-
-    /// Frames and payload bytes accepted so far.
-    ///
-    /// # Examples
-    ///
-    /// See [`new`](Self::new).
-    pub fn stats(&self) -> FrameStats {
-        self.state.stats()
-    }
-
-    /// A reference to the underlying writer.
-    ///
-    /// # Examples
-    ///
-    /// See [`FrameWriter`].
-    pub fn get_ref(&self) -> &W {
-        &self.inner
     }
 
     /// A mutable reference to the underlying writer. Writing to it directly, with frames
@@ -266,6 +256,15 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
         &mut self.inner
     }
 
+    /// Frames and payload bytes accepted so far.
+    ///
+    /// # Examples
+    ///
+    /// See [`new`](Self::new).
+    pub fn stats(&self) -> FrameStats {
+        self.state.stats()
+    }
+
     /// The underlying writer. Frames not yet flushed are discarded: call
     /// [`flush`](Self::flush) first.
     ///
@@ -277,6 +276,16 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
     /// ```
     pub fn into_inner(self) -> W {
         self.inner
+    }
+
+    /// The write side's state: what is buffered, capacity, poisoning
+    /// ([`WriteState::pending`], [`WriteState::is_poisoned`], ...).
+    ///
+    /// # Examples
+    ///
+    /// See [`write_frame`](Self::write_frame).
+    pub fn state(&self) -> &WriteState {
+        &self.state
     }
 }
 
