@@ -71,8 +71,15 @@
 //! - The sans-IO core: [`FrameDecoder`] takes bytes and answers [`Decoded::Frame`],
 //!   [`Decoded::Incomplete`] or an error; [`FrameEncoder`] makes the [`Header`] for a payload
 //!   length, or refuses it before anything is written. Neither does I/O.
-//! - Blocking adapters over `std::io`: [`FrameReader`] and [`FrameWriter`].
-//! - With the `tokio` feature, a `tokio_util::codec` codec over the same core.
+//! - The sans-IO state machines: [`ReadState`] (the read buffer, the decode loop, frame
+//!   deadlines and read rates, shrinking, [`MemoryBudget`] charges) and [`WriteState`]
+//!   (batching, vectored-write bookkeeping, poisoning). Time enters as an `Instant` value.
+//! - Blocking front ends over `std::io`: [`FrameReader`] and [`FrameWriter`].
+//! - With the `tokio` feature, native async front ends in [`tokio`](mod@crate::tokio)
+//!   (`FrameReader` over any `AsyncRead`, `FrameWriter` over any `AsyncWrite`, cancel safe),
+//!   and a `tokio_util::codec` codec over the core.
+//!
+//! The front ends only perform I/O and wait: every bound below lives once, in the core.
 //!
 //! # Guarantees
 //!
@@ -86,11 +93,17 @@
 //!   input and on 32-bit targets.
 //! - **Bounded memory.** A reader's buffer grows only with bytes that arrived: a peer that
 //!   declares 8 MiB and sends 10 bytes costs one read step (64 KiB by default), not 8 MiB.
-//! - **Bounded time.** On sockets, [`FrameReader::set_frame_timeout`] bounds the time from a
-//!   frame's first byte to its last, which a socket read timeout cannot do.
+//!   After a large frame the buffer shrinks back to two steps, and a [`MemoryBudget`] bounds
+//!   the buffers of many readers together ([`FrameError::OverBudget`]).
+//! - **Bounded time.** [`FrameReader::set_frame_timeout`] (on sockets) and the async reader's
+//!   (on any `AsyncRead`) bound the time from a frame's first byte to its last, which a socket
+//!   read timeout cannot do; a [`FrameDeadline::with_rate`] lets a frame earn time while its
+//!   bytes arrive at a minimum rate, up to a cap.
 //! - **Bounded work.** Decoding is linear in the bytes received, however they are split.
 //! - **Nothing lost or repeated.** `Interrupted` is retried; after `WouldBlock`, a socket
-//!   timeout or [`FrameError::TimedOut`], the next call resumes from the exact byte.
+//!   timeout or [`FrameError::TimedOut`], the next call resumes from the exact byte. A dropped
+//!   async read loses nothing; a dropped async write leaves its frame accepted whole or not at
+//!   all.
 //! - **No desynchronised frames.** After a framing error no frame is ever returned from the
 //!   rest of the stream, except under [`Oversize::Skip`], which discards the oversized frame
 //!   byte-exactly and stays aligned.
