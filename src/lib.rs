@@ -75,7 +75,7 @@
 //!   deadlines and read rates, shrinking, [`MemoryBudget`] charges) and [`WriteState`]
 //!   (batching, vectored-write bookkeeping, poisoning). Time enters as an `Instant` value.
 //! - Blocking front ends over `std::io`: [`FrameReader`] and [`FrameWriter`].
-//! - With the `tokio` feature, native async front ends in [`tokio`](mod@crate::tokio)
+//! - With the `tokio` feature, native async front ends in `lenframe::tokio`
 //!   (`FrameReader` over any `AsyncRead`, `FrameWriter` over any `AsyncWrite`, cancel safe),
 //!   and a `tokio_util::codec` codec over the core.
 //!
