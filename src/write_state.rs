@@ -16,8 +16,9 @@ pub const DEFAULT_WRITE_CAPACITY: usize = 64 * 1024;
 ///
 /// A front end ([`FrameWriter`](crate::FrameWriter), `lenframe::tokio::FrameWriter`, or your
 /// own) offers each frame to [`accept`](Self::accept), which either buffers it, asks for the
-/// buffer to be written out first, or hands back a [`LargeWrite`] for a frame to be sent
-/// with vectored writes straight from the caller's payload. The front end performs the
+/// buffer to be written out first, or answers that the frame is large: then
+/// [`begin_large`](Self::begin_large) gives a [`LargeWrite`] for a frame to be sent with
+/// vectored writes straight from the caller's payload. The front end performs the
 /// writes and reports each result back ([`record_write`](Self::record_write),
 /// [`large_progress`](Self::large_progress)); the state decides what was accepted and when
 /// the stream is poisoned.
@@ -67,10 +68,10 @@ pub enum Accept {
     /// The buffer must be written out ([`WriteState::pending`]) before the frame fits; offer
     /// it again after. Nothing of the frame was accepted.
     FlushFirst,
-    /// The frame is larger than the buffer: send it with vectored writes of
-    /// [`WriteState::large_slices`] and report each result to
+    /// The frame is larger than the buffer: start it with [`WriteState::begin_large`], send
+    /// it with vectored writes of [`WriteState::large_slices`] and report each result to
     /// [`WriteState::large_progress`]. It is not accepted until that says so.
-    Large(LargeWrite),
+    Large,
 }
 
 /// A large frame being written with vectored writes: its header sits in the write buffer
@@ -162,10 +163,12 @@ impl WriteState {
     /// let mut state = WriteState::with_capacity(FrameConfig::default(), 10)?;
     /// assert!(matches!(state.accept(b"abc")?, Accept::Buffered)); // 7 bytes
     /// assert!(matches!(state.accept(b"def")?, Accept::FlushFirst)); // 7 more do not fit
-    /// assert!(matches!(state.accept(&[0; 100])?, Accept::Large(_)));
+    /// assert!(matches!(state.accept(&[0; 100])?, Accept::Large));
     /// # Ok::<(), lenframe::FrameError>(())
     /// ```
-    #[inline]
+    // Inlined into each front end's write loop: the small-frame path is a few instructions,
+    // and a call would cost as much again in moves of the result.
+    #[inline(always)]
     pub fn accept(&mut self, payload: &[u8]) -> Result<Accept, FrameError> {
         if self.poisoned {
             return Err(FrameError::Poisoned);
@@ -173,7 +176,7 @@ impl WriteState {
         let field = self.encoder.field_value(payload.len())?;
         let frame_len = self.encoder.header_len(field) + payload.len();
         if frame_len > self.capacity {
-            return self.begin_large(payload.len());
+            return Ok(Accept::Large);
         }
         if self.buf.len() - self.written + frame_len > self.capacity {
             // Bytes are pending: a frame no larger than the capacity fits in an empty buffer.
@@ -185,16 +188,27 @@ impl WriteState {
         Ok(Accept::Buffered)
     }
 
+    /// Starts a frame [`accept`](Self::accept) answered [`Accept::Large`] for: puts its
+    /// header behind the buffered bytes. Nothing is accepted yet.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept).
+    ///
+    /// # Examples
+    ///
+    /// See [`large_slices`](Self::large_slices).
     #[inline(never)]
-    fn begin_large(&mut self, payload_len: usize) -> Result<Accept, FrameError> {
-        let header = self.encoder.header(payload_len)?;
+    pub fn begin_large(&mut self, payload: &[u8]) -> Result<LargeWrite, FrameError> {
+        self.check_usable()?;
+        let header = self.encoder.header(payload.len())?;
         let mark = self.buf.len();
         header.write_into(&mut self.buf);
-        Ok(Accept::Large(LargeWrite {
+        Ok(LargeWrite {
             mark,
             sent: 0,
             done: false,
-        }))
+        })
     }
 
     /// What to pass to one vectored write of a large frame: the bytes buffered before it and
@@ -206,7 +220,8 @@ impl WriteState {
     /// use lenframe::{Accept, FrameConfig, WriteState};
     ///
     /// let mut state = WriteState::with_capacity(FrameConfig::default(), 4)?;
-    /// let Accept::Large(large) = state.accept(b"hello")? else { unreachable!() };
+    /// assert!(matches!(state.accept(b"hello")?, Accept::Large));
+    /// let large = state.begin_large(b"hello")?;
     /// let slices = state.large_slices(&large, b"hello");
     /// assert_eq!((&*slices[0], &*slices[1]), (&b"\x00\x00\x00\x05"[..], &b"hello"[..]));
     /// # Ok::<(), lenframe::FrameError>(())
@@ -236,7 +251,7 @@ impl WriteState {
     ///
     /// let mut state = WriteState::with_capacity(FrameConfig::default(), 4)?;
     /// let payload = b"hello";
-    /// let Accept::Large(mut large) = state.accept(payload)? else { unreachable!() };
+    /// let mut large = state.begin_large(payload)?;
     /// assert!(state.large_progress(&mut large, payload, Ok(6)).is_none());
     /// // The peer stops reading: the last 3 bytes stay buffered and the frame is accepted.
     /// let would_block = io::Error::from(io::ErrorKind::WouldBlock);
@@ -297,7 +312,7 @@ impl WriteState {
     /// use lenframe::{Accept, FrameConfig, WriteState};
     ///
     /// let mut state = WriteState::with_capacity(FrameConfig::default(), 4)?;
-    /// let Accept::Large(mut large) = state.accept(b"hello")? else { unreachable!() };
+    /// let mut large = state.begin_large(b"hello")?;
     /// assert!(!state.large_stop(&mut large, b"hello"));
     /// assert_eq!(state.pending(), b""); // not accepted: nothing left behind
     /// # Ok::<(), lenframe::FrameError>(())

@@ -102,14 +102,21 @@ impl<W: Write> FrameWriter<W> {
             match self.state.accept(payload)? {
                 Accept::Buffered => return Ok(()),
                 Accept::FlushFirst => self.flush_buf()?,
-                Accept::Large(mut large) => loop {
-                    let result = self
-                        .inner
-                        .write_vectored(&self.state.large_slices(&large, payload));
-                    if let Some(done) = self.state.large_progress(&mut large, payload, result) {
-                        return done;
-                    }
-                },
+                Accept::Large => return self.write_large(payload),
+            }
+        }
+    }
+
+    /// Sends the buffered bytes, the header and the payload with vectored writes.
+    #[inline(never)]
+    fn write_large(&mut self, payload: &[u8]) -> Result<(), FrameError> {
+        let mut large = self.state.begin_large(payload)?;
+        loop {
+            let result = self
+                .inner
+                .write_vectored(&self.state.large_slices(&large, payload));
+            if let Some(done) = self.state.large_progress(&mut large, payload, result) {
+                return done;
             }
         }
     }

@@ -321,7 +321,7 @@ impl<W: AsyncWrite + Unpin> Future for WriteFrame<'_, W> {
             match writer.state.accept(this.payload)? {
                 Accept::Buffered => return Poll::Ready(Ok(())),
                 Accept::FlushFirst => ready!(writer.poll_flush_buf(cx))?,
-                Accept::Large(large) => this.large = Some(large),
+                Accept::Large => this.large = Some(writer.state.begin_large(this.payload)?),
             }
         }
     }
