@@ -247,7 +247,7 @@ impl WriteState {
     ///
     /// ```
     /// use std::io;
-    /// use lenframe::{Accept, FrameConfig, WriteState};
+    /// use lenframe::{FrameConfig, WriteState};
     ///
     /// let mut state = WriteState::with_capacity(FrameConfig::default(), 4)?;
     /// let payload = b"hello";
@@ -309,7 +309,7 @@ impl WriteState {
     /// # Examples
     ///
     /// ```
-    /// use lenframe::{Accept, FrameConfig, WriteState};
+    /// use lenframe::{FrameConfig, WriteState};
     ///
     /// let mut state = WriteState::with_capacity(FrameConfig::default(), 4)?;
     /// let mut large = state.begin_large(b"hello")?;
