@@ -198,3 +198,17 @@ impl Write for ScriptedWriter {
         Ok(())
     }
 }
+
+/// Hands `bytes` to `state` as reads that all returned at `now`, each as large as the room
+/// the state offers (so the buffer grows as it would under a fast peer).
+pub fn feed(state: &mut lenframe::ReadState, bytes: &[u8], now: std::time::Instant) {
+    let mut rest = bytes;
+    // Each round moves at least one byte, so this ends after at most `bytes.len()` rounds.
+    while !rest.is_empty() {
+        let room = state.read_buf().expect("room to read into");
+        let n = room.len().min(rest.len());
+        room[..n].copy_from_slice(&rest[..n]);
+        state.filled(n, now);
+        rest = &rest[n..];
+    }
+}
