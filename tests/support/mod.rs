@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod alloc;
+pub mod crowd;
+pub mod heap;
 pub mod relay;
 pub mod strategies;
 
