@@ -153,6 +153,9 @@ pub enum Outcome {
 pub struct Served {
     /// The peer's address (the client's local address).
     pub peer: SocketAddr,
+    /// The server's address the peer connected to (peers of different listeners may share
+    /// a local port).
+    pub server: SocketAddr,
     /// How it ended.
     pub outcome: Outcome,
     /// Frames echoed.
@@ -404,7 +407,7 @@ fn run_clients(
     plain: SocketAddr,
     varint: SocketAddr,
     s: &Settings,
-) -> (HashMap<SocketAddr, Kind>, u64, u64, Duration) {
+) -> (HashMap<(SocketAddr, SocketAddr), Kind>, u64, u64, Duration) {
     let started = Instant::now();
     let peers: Vec<_> = kinds
         .iter()
@@ -416,7 +419,7 @@ fn run_clients(
                 plain
             };
             let stream = TcpStream::connect(addr).expect("connect to the crowd server");
-            let local = stream.local_addr().unwrap();
+            let local = (stream.local_addr().unwrap(), addr);
             let s = *s;
             let handle = thread::spawn(move || match kind {
                 Kind::Good => {
@@ -461,7 +464,7 @@ fn sample_budget(budget: MemoryBudget, stop: mpsc::Receiver<()>) -> usize {
 
 /// Puts the clients' and the server's views together.
 fn report(
-    by_addr: HashMap<SocketAddr, Kind>,
+    by_addr: HashMap<(SocketAddr, SocketAddr), Kind>,
     served: Vec<Served>,
     good: (u64, u64, Duration),
     budget_peak: usize,
@@ -470,7 +473,7 @@ fn report(
     assert_eq!(served.len(), by_addr.len(), "every connection was served");
     let served = served
         .into_iter()
-        .map(|served| (by_addr[&served.peer], served))
+        .map(|served| (by_addr[&(served.peer, served.server)], served))
         .collect();
     Report {
         served,
@@ -499,6 +502,7 @@ fn serve_blocking(
     budget: &MemoryBudget,
 ) -> Served {
     let accepted = Instant::now();
+    let server = stream.local_addr().expect("the server's address");
     let mut frames = 0;
     let outcome = 'serve: {
         let setup = (|| -> Result<_, FrameError> {
@@ -539,6 +543,7 @@ fn serve_blocking(
     };
     Served {
         peer,
+        server,
         outcome,
         frames,
         lasted: accepted.elapsed(),
@@ -618,6 +623,7 @@ mod on_tokio {
         budget: MemoryBudget,
     ) -> Served {
         let accepted = Instant::now();
+        let server = stream.local_addr().expect("the server's address");
         let (r, w) = stream.into_split();
         let mut frames = 0;
         let outcome = 'serve: {
@@ -661,6 +667,7 @@ mod on_tokio {
         };
         Served {
             peer,
+            server,
             outcome,
             frames,
             lasted: accepted.elapsed(),
