@@ -19,7 +19,7 @@ mod crowd;
 #[path = "../tests/support/heap.rs"]
 mod heap;
 
-use crowd::{crowd, run_threaded, run_tokio, table, Kind, Report, Settings};
+use crowd::{crowd, run_threaded, run_tokio, table, Runner, Settings};
 
 #[global_allocator]
 static ALLOC: heap::Counting = heap::Counting;
@@ -50,8 +50,7 @@ fn main() {
         s.idle,
         s.budget >> 20
     );
-    let servers: [(&str, fn(&Settings, &[Kind], fn()) -> Report); 2] =
-        [("threads", run_threaded), ("tokio", run_tokio)];
+    let servers: [(&str, Runner); 2] = [("threads", run_threaded), ("tokio", run_tokio)];
     let mut failed = 0;
     for (name, run) in servers {
         let mut runs = Vec::new();

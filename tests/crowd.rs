@@ -9,7 +9,7 @@ mod support;
 
 use std::sync::Mutex;
 
-use support::crowd::{crowd, run_threaded, table, Kind, Report, Settings};
+use support::crowd::{crowd, run_threaded, table, Kind, Runner, Settings};
 use support::heap;
 
 #[global_allocator]
@@ -28,7 +28,7 @@ fn per_connection(s: &Settings) -> usize {
 }
 
 /// Runs the server without and then with attackers, checks both runs, prints the table.
-fn crowd_against(server: &str, run: fn(&Settings, &[Kind], fn()) -> Report) {
+fn crowd_against(server: &str, run: Runner) {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let s = Settings::new(GOOD);
     let mut runs = Vec::new();

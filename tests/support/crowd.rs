@@ -23,6 +23,9 @@ use lenframe::{
     MemoryBudget, TimeLimit,
 };
 
+/// A server runner: [`run_threaded`] or `run_tokio`.
+pub type Runner = fn(&Settings, &[Kind], fn()) -> Report;
+
 /// Who a peer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -741,6 +744,7 @@ mod on_tokio {
 }
 
 #[cfg(feature = "tokio")]
+#[allow(unused_imports)] // each test binary uses its own subset
 pub use on_tokio::run_tokio;
 
 /// Per attacker kind (and for the good clients): how many connections, how many ended as
