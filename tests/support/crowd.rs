@@ -488,9 +488,38 @@ fn report(
     }
 }
 
-/// How many of `kinds` talk to the varint listener.
-fn varint_count(kinds: &[Kind]) -> usize {
-    kinds.iter().filter(|&&k| k == Kind::OverlongVarint).count()
+/// The plain listener and the varint one, each with how many of `kinds` connect to it and
+/// its length field.
+fn listeners<L>(plain: L, varint: L, kinds: &[Kind]) -> [(L, usize, LengthField); 2] {
+    let n_varint = kinds.iter().filter(|&&k| k == Kind::OverlongVarint).count();
+    [
+        (plain, kinds.len() - n_varint, LengthField::U32Be),
+        (varint, n_varint, LengthField::Varint),
+    ]
+}
+
+/// A thread sampling a budget's charge until stopped.
+struct Sampler {
+    stop: mpsc::Sender<()>,
+    thread: thread::JoinHandle<usize>,
+}
+
+impl Sampler {
+    fn start(budget: &MemoryBudget) -> Self {
+        let (stop, stop_rx) = mpsc::channel();
+        let budget = budget.clone();
+        let thread = thread::spawn(move || sample_budget(budget, stop_rx));
+        Sampler { stop, thread }
+    }
+
+    /// Stops sampling once every reader is gone; checks they gave all their memory back;
+    /// returns the most the budget had charged.
+    fn stop(self, budget: &MemoryBudget) -> usize {
+        self.stop.send(()).unwrap();
+        let peak = self.thread.join().unwrap();
+        assert_eq!(budget.in_use(), 0, "every reader gave its memory back");
+        peak
+    }
 }
 
 /// The most read calls one connection is served for: far more than any peer here makes.
@@ -587,17 +616,8 @@ pub fn run_threaded(s: &Settings, kinds: &[Kind], on_server_thread: fn()) -> Rep
     let plain = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let varint = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let (plain_addr, varint_addr) = (plain.local_addr().unwrap(), varint.local_addr().unwrap());
-    let n_varint = varint_count(kinds);
-    let (stop_tx, stop_rx) = mpsc::channel();
-    let sampler = {
-        let budget = budget.clone();
-        thread::spawn(move || sample_budget(budget, stop_rx))
-    };
-    let servers = [
-        (plain, kinds.len() - n_varint, LengthField::U32Be),
-        (varint, n_varint, LengthField::Varint),
-    ]
-    .map(|(listener, count, field)| {
+    let sampler = Sampler::start(&budget);
+    let servers = listeners(plain, varint, kinds).map(|(listener, count, field)| {
         let (cfg, s, budget) = (s.config(field), *s, budget.clone());
         thread::spawn(move || accept_blocking(listener, count, cfg, s, budget, on_server_thread))
     });
@@ -606,10 +626,13 @@ pub fn run_threaded(s: &Settings, kinds: &[Kind], on_server_thread: fn()) -> Rep
         .into_iter()
         .flat_map(|h| h.join().expect("acceptor thread"))
         .collect();
-    stop_tx.send(()).unwrap();
-    let budget_peak = sampler.join().unwrap();
-    assert_eq!(budget.in_use(), 0, "every reader gave its memory back");
-    report(by_addr, served, (frames, bytes, time), budget_peak, s)
+    report(
+        by_addr,
+        served,
+        (frames, bytes, time),
+        sampler.stop(&budget),
+        s,
+    )
 }
 
 #[cfg(feature = "tokio")]
@@ -714,17 +737,8 @@ mod on_tokio {
             (bind().await.expect("bind"), bind().await.expect("bind"))
         });
         let (plain_addr, varint_addr) = (plain.local_addr().unwrap(), varint.local_addr().unwrap());
-        let n_varint = varint_count(kinds);
-        let (stop_tx, stop_rx) = mpsc::channel();
-        let sampler = {
-            let budget = budget.clone();
-            thread::spawn(move || sample_budget(budget, stop_rx))
-        };
-        let servers = [
-            (plain, kinds.len() - n_varint, LengthField::U32Be),
-            (varint, n_varint, LengthField::Varint),
-        ]
-        .map(|(listener, count, field)| {
+        let sampler = Sampler::start(&budget);
+        let servers = listeners(plain, varint, kinds).map(|(listener, count, field)| {
             rt.spawn(accept(listener, count, s.config(field), *s, budget.clone()))
         });
         let (by_addr, frames, bytes, time) = run_clients(kinds, plain_addr, varint_addr, s);
@@ -736,10 +750,13 @@ mod on_tokio {
             served
         });
         rt.shutdown_timeout(Duration::from_secs(1));
-        stop_tx.send(()).unwrap();
-        let budget_peak = sampler.join().unwrap();
-        assert_eq!(budget.in_use(), 0, "every reader gave its memory back");
-        report(by_addr, served, (frames, bytes, time), budget_peak, s)
+        report(
+            by_addr,
+            served,
+            (frames, bytes, time),
+            sampler.stop(&budget),
+            s,
+        )
     }
 }
 
