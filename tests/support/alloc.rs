@@ -75,6 +75,12 @@ pub fn calls() -> u64 {
     CALLS.with(Cell::get)
 }
 
+/// Bytes this thread has allocated and not freed (frees of memory allocated on other
+/// threads are subtracted here, down to zero).
+pub fn live() -> usize {
+    LIVE.with(Cell::get)
+}
+
 /// Runs `f` and reports what it allocated on this thread.
 pub fn measure<T>(f: impl FnOnce() -> T) -> (T, Usage) {
     let base = LIVE.with(Cell::get);

@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod alloc;
+pub mod crowd;
+pub mod heap;
 pub mod relay;
 pub mod strategies;
 
@@ -196,5 +198,77 @@ impl Write for ScriptedWriter {
     fn flush(&mut self) -> io::Result<()> {
         self.flushes += 1;
         Ok(())
+    }
+}
+
+/// Hands `bytes` to `state` as reads that all returned at `now`, each as large as the room
+/// the state offers (so the buffer grows as it would under a fast peer).
+pub fn feed(state: &mut lenframe::ReadState, bytes: &[u8], now: std::time::Instant) {
+    let mut rest = bytes;
+    // Each round moves at least one byte, so this ends after at most `bytes.len()` rounds.
+    while !rest.is_empty() {
+        let room = state.read_buf().expect("room to read into");
+        let n = room.len().min(rest.len());
+        room[..n].copy_from_slice(&rest[..n]);
+        state.filled(n, now);
+        rest = &rest[n..];
+    }
+}
+
+/// A reader over `data` whose reads never cross the given offsets: as if the peer wrote up to
+/// each offset (say, one frame) and then waited for the reader to take it.
+#[derive(Debug)]
+pub struct PacedReader {
+    data: Vec<u8>,
+    pos: usize,
+    /// Ascending offsets into `data`.
+    stops: VecDeque<usize>,
+}
+
+impl PacedReader {
+    /// A reader of `data` that pauses at each of `stops`.
+    pub fn new(data: Vec<u8>, stops: impl IntoIterator<Item = usize>) -> Self {
+        PacedReader {
+            data,
+            pos: 0,
+            stops: stops.into_iter().collect(),
+        }
+    }
+
+    /// A reader of the reference encoding of `frames` that pauses after each frame.
+    pub fn frames<P: AsRef<[u8]>>(frames: &[P]) -> Self {
+        let mut data = Vec::new();
+        let mut stops = Vec::with_capacity(frames.len());
+        for frame in frames {
+            let frame = frame.as_ref();
+            data.extend_from_slice(&u32::try_from(frame.len()).unwrap().to_be_bytes());
+            data.extend_from_slice(frame);
+            stops.push(data.len());
+        }
+        Self::new(data, stops)
+    }
+}
+
+impl Read for PacedReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.stops.front().is_some_and(|&stop| stop <= self.pos) {
+            self.stops.pop_front();
+        }
+        let stop = self.stops.front().copied().unwrap_or(self.data.len());
+        let n = buf.len().min(stop - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// A source with nothing more to say for now: every read is `WouldBlock` (an idle peer on a
+/// nonblocking socket, or one whose socket read timeout passed).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Idle;
+
+impl Read for Idle {
+    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
     }
 }
