@@ -362,6 +362,18 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         &self.state
     }
 
+    /// The buffer's capacity in bytes: the memory the reader holds for frames.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = lenframe::tokio::FrameReader::new(tokio::io::empty());
+    /// assert_eq!(reader.capacity(), 0); // nothing allocated before the first read
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.state.capacity()
+    }
+
     /// The read side's state, to change its settings ([`ReadState::set_shrink_to`], ...).
     ///
     /// # Examples
