@@ -233,7 +233,10 @@ async fn trickled_frame_over_tcp_is_cut_and_resumed() {
     assert_eq!(limit, TimeLimit::Fixed(timeout));
     assert!(elapsed >= timeout, "elapsed {elapsed:?}");
     assert!((4..1004).contains(&received), "received {received}");
-    assert!(received <= 4 + sent as u64, "received {received}, sent {sent}");
+    assert!(
+        received <= 4 + sent as u64,
+        "received {received}, sent {sent}"
+    );
     assert_eq!(reader.state().read_buffer().len() as u64, received);
     client.write_all(&body[sent..]).await.unwrap();
     assert_eq!(reader.read_frame().await.unwrap(), Some(&body[..]));

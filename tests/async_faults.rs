@@ -30,8 +30,10 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
 
-use support::async_io::{poll_at_most, AsyncStep, ScriptedAsyncReader, ScriptedAsyncWriter};
-use support::relay::{Event, EventLog};
+use support::async_io::{
+    poll_at_most, read_events_polled, AsyncStep, ScriptedAsyncReader, ScriptedAsyncWriter,
+};
+use support::relay::Event;
 use support::strategies::{
     any_config, expected_events, frames, frames_with_oversize, proptest_config, reference_stream,
 };
@@ -46,8 +48,7 @@ fn schedule() -> impl Strategy<Value = Schedule> {
     )
 }
 
-/// The polls to give call number `call`: enough to finish when unbounded, since each poll
-/// either takes a script step or completes.
+/// The polls to give call number `call` (as in `read_events_polled`).
 fn polls_for(schedule: &[Option<usize>], call: usize, steps_left: usize) -> usize {
     schedule[call % schedule.len()].unwrap_or(steps_left + 2)
 }
@@ -69,7 +70,8 @@ fn script(errors: Vec<io::ErrorKind>) -> impl Strategy<Value = Vec<AsyncStep>> {
 
 /// Reads `wire` with an async reader of step `step` over a scripted reader, each call
 /// polled as `schedule` says and dropped if not ready, until the end or a fatal error.
-/// Returns the events and checks the I/O errors returned against the script's.
+/// Returns the events, having checked that every `WouldBlock` and `ConnectionReset` taken
+/// from the script was returned once, in order, and `Interrupted` never.
 fn read_with_cancels(
     cfg: FrameConfig,
     step: usize,
@@ -81,34 +83,8 @@ fn read_with_cancels(
     let steps = script.clone();
     let mut reader =
         FrameReader::with_capacity(ScriptedAsyncReader::new(wire, script), cfg, step).unwrap();
-    let mut log = EventLog::new(&cfg);
-    let mut io_errors = Vec::new();
-    let mut finished = false;
-    for call in 0..steps.len() + max_events + 8 {
-        let polls = polls_for(schedule, call, reader.get_ref().steps_left());
-        let outcome = {
-            let fut = pin!(reader.read_frame());
-            poll_at_most(fut, polls).map(|result| match result {
-                Err(FrameError::Io(e)) => Err(e.kind()),
-                other => Ok(Event::of(other)),
-            })
-        };
-        let (capacity, received) = (reader.capacity(), reader.get_ref().position() as u64);
-        let stop = match outcome {
-            None | Some(Err(_)) => {
-                if let Some(Err(kind)) = outcome {
-                    io_errors.push(kind);
-                }
-                log.over_bound(capacity, step, received)
-            }
-            Some(Ok(event)) => log.record(event, capacity, step, received),
-        };
-        if stop {
-            finished = true;
-            break;
-        }
-    }
-    prop_assert!(finished, "reader not done: {:?}", log.events);
+    let polled = read_events_polled(&mut reader, schedule, steps.len() + max_events + 8);
+    prop_assert!(polled.finished, "reader not done: {:?}", polled.events);
     let taken = steps.len() - reader.get_ref().steps_left();
     let scripted: Vec<io::ErrorKind> = steps[..taken]
         .iter()
@@ -117,8 +93,8 @@ fn read_with_cancels(
             _ => None,
         })
         .collect();
-    prop_assert_eq!(io_errors, scripted, "I/O errors returned");
-    Ok(log.events)
+    prop_assert_eq!(polled.io_errors, scripted, "I/O errors returned");
+    Ok(polled.events)
 }
 
 /// The bytes that reached the peer, then the bytes still buffered.
@@ -132,9 +108,17 @@ fn written_and_pending(w: &FrameWriter<ScriptedAsyncWriter>) -> Vec<u8> {
 fn check_poisoned(w: &mut FrameWriter<ScriptedAsyncWriter>) -> Result<(), TestCaseError> {
     let data = w.get_ref().data.clone();
     let write = poll_at_most(pin!(w.write_frame(b"after")), 8);
-    prop_assert!(matches!(write, Some(Err(FrameError::Poisoned))), "{:?}", write);
+    prop_assert!(
+        matches!(write, Some(Err(FrameError::Poisoned))),
+        "{:?}",
+        write
+    );
     let flush = poll_at_most(pin!(w.flush()), 8);
-    prop_assert!(matches!(flush, Some(Err(FrameError::Poisoned))), "{:?}", flush);
+    prop_assert!(
+        matches!(flush, Some(Err(FrameError::Poisoned))),
+        "{:?}",
+        flush
+    );
     prop_assert_eq!(&w.get_ref().data, &data);
     Ok(())
 }
@@ -182,7 +166,10 @@ fn check_call(
         Some(Err(e)) => prop_assert!(false, "unexpected {:?}", e),
         None => {}
     }
-    prop_assert_eq!(w.stats().frames, (accepted.len() + usize::from(took)) as u64);
+    prop_assert_eq!(
+        w.stats().frames,
+        (accepted.len() + usize::from(took)) as u64
+    );
     Ok(Some(took))
 }
 
@@ -388,14 +375,18 @@ fn write_frame_dropped_after_every_number_of_polls() {
 #[test]
 fn dropped_large_write_after_part_went_out_is_completed_by_flush() {
     let script = [AsyncStep::Bytes(6), AsyncStep::Pending];
-    let mut w = FrameWriter::with_capacity(ScriptedAsyncWriter::new(script), FrameConfig::default(), 8)
-        .unwrap();
+    let mut w =
+        FrameWriter::with_capacity(ScriptedAsyncWriter::new(script), FrameConfig::default(), 8)
+            .unwrap();
     let payload = b"large frame payload";
     assert!(poll_at_most(pin!(w.write_frame(payload)), 1).is_none());
     assert_eq!(w.get_ref().data, b"\x00\x00\x00\x13la");
     assert_eq!(w.state().pending(), b"rge frame payload");
     assert_eq!(w.stats().frames, 1);
-    assert!(matches!(poll_at_most(pin!(w.write_frame(b"x")), 1), Some(Ok(()))));
+    assert!(matches!(
+        poll_at_most(pin!(w.write_frame(b"x")), 1),
+        Some(Ok(()))
+    ));
     assert!(matches!(poll_at_most(pin!(w.flush()), 1), Some(Ok(()))));
     assert_eq!(
         w.get_ref().data,
@@ -409,14 +400,18 @@ fn dropped_large_write_after_part_went_out_is_completed_by_flush() {
 #[test]
 fn dropped_large_write_with_nothing_sent_leaves_nothing() {
     let script = [AsyncStep::Pending, AsyncStep::Pending];
-    let mut w = FrameWriter::with_capacity(ScriptedAsyncWriter::new(script), FrameConfig::default(), 8)
-        .unwrap();
+    let mut w =
+        FrameWriter::with_capacity(ScriptedAsyncWriter::new(script), FrameConfig::default(), 8)
+            .unwrap();
     assert!(poll_at_most(pin!(w.write_frame(b"large frame payload")), 1).is_none());
     assert!(w.get_ref().data.is_empty());
     assert!(w.state().pending().is_empty());
     assert_eq!(w.stats().frames, 0);
     // A frame that fits the buffer is accepted at once, without a write.
-    assert!(matches!(poll_at_most(pin!(w.write_frame(b"tiny")), 1), Some(Ok(()))));
+    assert!(matches!(
+        poll_at_most(pin!(w.write_frame(b"tiny")), 1),
+        Some(Ok(()))
+    ));
     assert!(poll_at_most(pin!(w.flush()), 1).is_none()); // the script's second Pending
     assert!(matches!(poll_at_most(pin!(w.flush()), 1), Some(Ok(()))));
     assert_eq!(w.get_ref().data, support::reference_encode(&[b"tiny"]));
@@ -430,8 +425,9 @@ fn hard_error_mid_frame_poisons() {
         AsyncStep::Bytes(5),
         AsyncStep::Fail(io::ErrorKind::ConnectionReset),
     ];
-    let mut w = FrameWriter::with_capacity(ScriptedAsyncWriter::new(script), FrameConfig::default(), 8)
-        .unwrap();
+    let mut w =
+        FrameWriter::with_capacity(ScriptedAsyncWriter::new(script), FrameConfig::default(), 8)
+            .unwrap();
     let result = poll_at_most(pin!(w.write_frame(b"large frame payload")), 4);
     assert!(
         matches!(&result, Some(Err(FrameError::Io(e))) if e.kind() == io::ErrorKind::ConnectionReset),
@@ -443,7 +439,10 @@ fn hard_error_mid_frame_poisons() {
         poll_at_most(pin!(w.write_frame(b"x")), 1),
         Some(Err(FrameError::Poisoned))
     ));
-    assert!(matches!(poll_at_most(pin!(w.flush()), 1), Some(Err(FrameError::Poisoned))));
+    assert!(matches!(
+        poll_at_most(pin!(w.flush()), 1),
+        Some(Err(FrameError::Poisoned))
+    ));
     assert!(matches!(
         poll_at_most(pin!(w.shutdown()), 1),
         Some(Err(FrameError::Poisoned))

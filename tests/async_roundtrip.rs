@@ -38,7 +38,13 @@ use support::strategies::{
 
 /// What one run gave: the writer's result, the relay's report (when there was one), the
 /// reader's events, the bytes it received and its counters.
-type Run<T> = (T, Option<io::Result<RelayReport>>, Vec<Event>, u64, FrameStats);
+type Run<T> = (
+    T,
+    Option<io::Result<RelayReport>>,
+    Vec<Event>,
+    u64,
+    FrameStats,
+);
 
 /// Runs `write` in a task on a writing end of `transport`, optionally a relay task re-cutting
 /// the stream into a second connection, and an async `FrameReader` of step `step` on the

@@ -23,7 +23,7 @@ use proptest::sample::Index;
 
 use support::relay::{read_events, through_relay, Counting, Event, RelayReport};
 use support::strategies::{
-    any_config, capacity_step, config_and_frames, cuts, expected_events, frames, frames_with_oversize,
+    any_config, capacity_step, config_and_frames, cuts, expected_events, frames_with_oversize,
     proptest_config, reference_delivered, reference_frame, reference_stream, write_plan, Cuts,
     WritePlan,
 };

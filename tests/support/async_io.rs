@@ -315,3 +315,63 @@ pub async fn read_events_async<R: AsyncRead + Unpin>(
     }
     log.events
 }
+
+/// What [`read_events_polled`] saw.
+#[cfg(feature = "tokio")]
+#[derive(Debug)]
+pub struct Polled {
+    /// The events, as [`EventLog`] keeps them (memory bound checked after every call).
+    pub events: Vec<Event>,
+    /// The kinds of the `FrameError::Io` errors returned, in order (not events: the next
+    /// call resumes).
+    pub io_errors: Vec<io::ErrorKind>,
+    /// Whether reading stopped by itself (the end, a fatal error, a broken bound) within
+    /// the calls allowed.
+    pub finished: bool,
+}
+
+/// Reads with `reader` over a scripted reader without a runtime: each call's future is
+/// polled with a no-op waker as `schedule` says (`Some(k)`: at most k polls, then dropped;
+/// `None`: until ready, which takes at most the script's steps left plus two polls, as each
+/// poll takes a step or completes), cycled, for at most `max_calls` calls.
+#[cfg(feature = "tokio")]
+pub fn read_events_polled(
+    reader: &mut lenframe::tokio::FrameReader<ScriptedAsyncReader>,
+    schedule: &[Option<usize>],
+    max_calls: usize,
+) -> Polled {
+    let mut log = EventLog::new(reader.config());
+    let mut io_errors = Vec::new();
+    let step = reader.state().capacity_step();
+    for call in 0..max_calls {
+        let polls = schedule[call % schedule.len()].unwrap_or(reader.get_ref().steps_left() + 2);
+        let outcome = {
+            let fut = std::pin::pin!(reader.read_frame());
+            poll_at_most(fut, polls).map(|result| match result {
+                Err(lenframe::FrameError::Io(e)) => Err(e.kind()),
+                other => Ok(Event::of(other)),
+            })
+        };
+        let (capacity, received) = (reader.capacity(), reader.get_ref().position() as u64);
+        let stop = match outcome {
+            Some(Ok(event)) => log.record(event, capacity, step, received),
+            Some(Err(kind)) => {
+                io_errors.push(kind);
+                log.over_bound(capacity, step, received)
+            }
+            None => log.over_bound(capacity, step, received),
+        };
+        if stop {
+            return Polled {
+                events: log.events,
+                io_errors,
+                finished: true,
+            };
+        }
+    }
+    Polled {
+        events: log.events,
+        io_errors,
+        finished: false,
+    }
+}

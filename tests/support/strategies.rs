@@ -407,7 +407,6 @@ pub fn config_and_frames(
     oversize: Oversize,
     max_frames: usize,
 ) -> impl Strategy<Value = (FrameConfig, usize, Vec<Vec<u8>>)> {
-    (any_config(oversize), capacity_step()).prop_flat_map(move |(cfg, step)| {
-        (Just(cfg), Just(step), frames(&cfg, step, max_frames))
-    })
+    (any_config(oversize), capacity_step())
+        .prop_flat_map(move |(cfg, step)| (Just(cfg), Just(step), frames(&cfg, step, max_frames)))
 }
