@@ -411,3 +411,112 @@ impl Read for ScheduledRead<'_> {
         Ok(n)
     }
 }
+
+/// One step of a [`ScheduledAsyncRead`]'s script, coded in one byte: the top three bits
+/// choose the kind, the low five the count of a short read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsyncReadOp {
+    /// Fills at most `n` bytes (1..=32).
+    Short(u8),
+    /// `Poll::Pending` (the waker is woken at once).
+    Pending,
+    /// Fails with `Interrupted`, which the reader retries within the same poll.
+    Interrupted,
+    /// Fails with `ConnectionReset`, which the reader returns; the next call resumes.
+    Reset,
+    /// Fills as much of the buffer as there is input for.
+    Full,
+}
+
+impl<'a> Arbitrary<'a> for AsyncReadOp {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        let b = u8::arbitrary(u)?;
+        Ok(match b >> 5 {
+            0 | 1 => AsyncReadOp::Short((b & 0x1f) + 1),
+            2 | 3 => AsyncReadOp::Pending,
+            4 => AsyncReadOp::Interrupted,
+            5 => AsyncReadOp::Reset,
+            _ => AsyncReadOp::Full,
+        })
+    }
+
+    fn size_hint(_depth: usize) -> (usize, Option<usize>) {
+        (1, Some(1))
+    }
+}
+
+/// A `tokio::io::AsyncRead` over `data` whose polls follow a script of short reads,
+/// `Pending` and errors, cycled; after [`MAX_FAULTS`] `Pending` and error results, or with an
+/// empty script, it fills every buffer it is given.
+#[derive(Debug)]
+pub struct ScheduledAsyncRead<'a> {
+    data: &'a [u8],
+    pos: usize,
+    script: &'a [AsyncReadOp],
+    next: usize,
+    faults: usize,
+}
+
+impl<'a> ScheduledAsyncRead<'a> {
+    /// A reader of `data` following `script`.
+    pub fn new(data: &'a [u8], script: &'a [AsyncReadOp]) -> Self {
+        ScheduledAsyncRead {
+            data,
+            pos: 0,
+            script,
+            next: 0,
+            faults: 0,
+        }
+    }
+
+    /// Bytes handed out so far.
+    pub fn received(&self) -> usize {
+        self.pos
+    }
+
+    /// `Pending` and error results returned so far.
+    pub fn faults(&self) -> usize {
+        self.faults
+    }
+}
+
+impl tokio::io::AsyncRead for ScheduledAsyncRead<'_> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        // Filling nothing would read as the end of the stream.
+        assert!(buf.remaining() > 0, "poll_read with no room");
+        let op = if this.script.is_empty() || this.faults >= MAX_FAULTS {
+            AsyncReadOp::Full
+        } else {
+            let op = this.script[this.next % this.script.len()];
+            this.next += 1;
+            op
+        };
+        let room = buf.remaining().min(this.data.len() - this.pos);
+        let n = match op {
+            AsyncReadOp::Short(n) => room.min(usize::from(n)),
+            AsyncReadOp::Full => room,
+            AsyncReadOp::Pending => {
+                this.faults += 1;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            AsyncReadOp::Interrupted => {
+                this.faults += 1;
+                return Poll::Ready(Err(io::ErrorKind::Interrupted.into()));
+            }
+            AsyncReadOp::Reset => {
+                this.faults += 1;
+                return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+            }
+        };
+        buf.put_slice(&this.data[this.pos..this.pos + n]);
+        this.pos += n;
+        Poll::Ready(Ok(()))
+    }
+}
