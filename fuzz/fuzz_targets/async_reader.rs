@@ -14,7 +14,9 @@ use std::task::{Context, Poll, Waker};
 use arbitrary::{Arbitrary, Unstructured};
 use lenframe::tokio::FrameReader;
 use lenframe::{FrameError, Oversize};
-use lenframe_fuzz::{drive, ArbConfig, AsyncReadOp, End, Event, Feed, ScheduledAsyncRead, MAX_FAULTS};
+use lenframe_fuzz::{
+    drive, ArbConfig, AsyncReadOp, End, Event, Feed, ScheduledAsyncRead, MAX_FAULTS,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// Polls per call before the future is dropped, cycled; `None`: until it is ready.
