@@ -13,9 +13,9 @@ use std::task::{Context, Poll, Waker};
 
 use arbitrary::{Arbitrary, Unstructured};
 use lenframe::tokio::FrameReader;
-use lenframe::{FrameError, Oversize};
+use lenframe::FrameError;
 use lenframe_fuzz::{
-    drive, ArbConfig, AsyncReadOp, End, Event, Feed, ScheduledAsyncRead, MAX_FAULTS,
+    check_capacity, drive, ArbConfig, AsyncReadOp, Delivered, Feed, ScheduledAsyncRead, MAX_FAULTS,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -52,13 +52,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let expected = drive(config, wire, Feed::Whole);
 
-    let frame_bound = (config.max_header_len() as u128) + config.get_max_frame_len() as u128;
     let mut reader =
         FrameReader::with_capacity(ScheduledAsyncRead::new(wire, &script), config, step)
             .expect("validated");
     let mut cx = Context::from_waker(Waker::noop());
-    let mut events = Vec::new();
-    let mut end = None;
+    let mut delivered = Delivered::default();
     // Each call delivers an event, or takes a fault (an error, or a `Pending` for every
     // poll but a last one that completes): linear in the input plus the faults.
     let bound = 2 * wire.len() + 2 * MAX_FAULTS + 8;
@@ -76,46 +74,32 @@ fuzz_target!(|data: &[u8]| {
             }
             outcome
         };
-        let received = reader.get_ref().received() as u128;
-        let limit = (2 * received).min(frame_bound) + step as u128;
-        assert!(
-            reader.capacity() as u128 <= limit,
-            "capacity {} over {limit} after {received} bytes",
-            reader.capacity()
+        check_capacity(
+            &config,
+            step,
+            reader.capacity(),
+            reader.get_ref().received(),
         );
-        let Some(result) = outcome else {
-            continue; // dropped while pending: the next call resumes
-        };
-        match result {
-            Ok(Some(frame)) => events.push(Event::Frame(frame)),
-            Ok(None) => {
-                end = Some(End::Clean);
-                break;
-            }
-            Err(FrameError::Io(e)) => {
+        match outcome {
+            None => {} // dropped while pending: the next call resumes
+            Some(Err(FrameError::Io(e))) => {
                 assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}");
             }
-            Err(e @ FrameError::TooLarge { .. }) if config.get_oversize() == Oversize::Skip => {
-                events.push(Event::Skipped(e.to_string()));
-            }
-            Err(e @ FrameError::Truncated { .. }) => {
-                end = Some(End::Truncated(e.to_string()));
-                break;
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                let again = poll_at_once(&mut reader, &mut cx);
-                assert_eq!(again, msg, "fatal error did not stick");
-                end = Some(End::Fatal(msg));
-                break;
+            Some(result) => {
+                if let Some(msg) = delivered.record(result, config.get_oversize()) {
+                    assert_eq!(
+                        poll_at_once(&mut reader, &mut cx),
+                        msg,
+                        "fatal error did not stick"
+                    );
+                }
+                if delivered.end.is_some() {
+                    break;
+                }
             }
         }
     }
-    let end = end.unwrap_or_else(|| panic!("reader not done after {bound} calls"));
-    assert!(reader.get_ref().faults() <= MAX_FAULTS);
-    assert_eq!(events, expected.events);
-    assert_eq!(end, expected.end);
-    assert_eq!(reader.stats(), expected.stats);
+    delivered.check(&expected, reader.stats(), reader.get_ref().faults(), bound);
 });
 
 /// One more call after a fatal error: it must fail at once; its message.

@@ -300,6 +300,64 @@ pub fn drive(config: FrameConfig, wire: &[u8], feed: Feed<'_>) -> Outcome {
     );
 }
 
+/// Panics unless a reader's `capacity` is within the bound its read side documents:
+/// `min(2 × received, max_header_len + max_frame_len) + step`, with `received` the bytes it
+/// has read and `step` its capacity step.
+pub fn check_capacity(config: &FrameConfig, step: usize, capacity: usize, received: usize) {
+    let frame_bound = (config.max_header_len() as u128) + config.get_max_frame_len() as u128;
+    let limit = (2 * received as u128).min(frame_bound) + step as u128;
+    assert!(
+        capacity as u128 <= limit,
+        "capacity {capacity} over {limit} after {received} bytes"
+    );
+}
+
+/// What a reader front end delivered, call by call, to compare with [`drive`]'s [`Outcome`].
+#[derive(Debug, Default)]
+pub struct Delivered {
+    /// Frames and reported skipped frames, in order.
+    pub events: Vec<Event>,
+    /// How the stream ended, once it has: reading stops then.
+    pub end: Option<End>,
+}
+
+impl Delivered {
+    /// Records one `read_frame` result (errors the front end is to retry are the caller's).
+    /// Returns the message of a fatal error, which the caller then checks is returned again.
+    pub fn record(
+        &mut self,
+        result: Result<Option<Vec<u8>>, FrameError>,
+        oversize: Oversize,
+    ) -> Option<String> {
+        match result {
+            Ok(Some(frame)) => self.events.push(Event::Frame(frame)),
+            Ok(None) => self.end = Some(End::Clean),
+            Err(e @ FrameError::TooLarge { .. }) if oversize == Oversize::Skip => {
+                self.events.push(Event::Skipped(e.to_string()));
+            }
+            Err(e @ FrameError::Truncated { .. }) => self.end = Some(End::Truncated(e.to_string())),
+            Err(e) => {
+                let msg = e.to_string();
+                self.end = Some(End::Fatal(msg.clone()));
+                return Some(msg);
+            }
+        }
+        None
+    }
+
+    /// Panics unless the stream ended within `calls` calls and at most [`MAX_FAULTS`]
+    /// faults, with the events, end and counters of `expected`.
+    pub fn check(self, expected: &Outcome, stats: FrameStats, faults: usize, calls: usize) {
+        let end = self
+            .end
+            .unwrap_or_else(|| panic!("reader not done after {calls} calls"));
+        assert!(faults <= MAX_FAULTS, "{faults} faults");
+        assert_eq!(self.events, expected.events);
+        assert_eq!(end, expected.end);
+        assert_eq!(stats, expected.stats);
+    }
+}
+
 /// The counters agree with the events.
 fn check_stats(events: &[Event], stats: FrameStats) {
     let frames = events.iter().filter_map(|e| match e {
@@ -345,23 +403,25 @@ impl<'a> Arbitrary<'a> for ReadOp {
     }
 }
 
-/// At most this many `Interrupted` and `WouldBlock` results per stream.
+/// At most this many faults per stream: `Interrupted` and `WouldBlock` results of a
+/// [`ScheduledRead`], `Pending` and error results of a [`ScheduledAsyncRead`].
 pub const MAX_FAULTS: usize = 256;
 
-/// A [`Read`] over `data` that follows a script of short reads and faults, cycled; after
+/// A reader over `data` that follows a script of short reads and faults (`Op`: [`ReadOp`]
+/// for a [`Read`], [`AsyncReadOp`] for a `tokio::io::AsyncRead`), cycled; after
 /// [`MAX_FAULTS`] faults, or with an empty script, it fills every buffer it is given.
 #[derive(Debug)]
-pub struct ScheduledRead<'a> {
+pub struct ScheduledRead<'a, Op = ReadOp> {
     data: &'a [u8],
     pos: usize,
-    script: &'a [ReadOp],
+    script: &'a [Op],
     next: usize,
     faults: usize,
 }
 
-impl<'a> ScheduledRead<'a> {
+impl<'a, Op: Copy> ScheduledRead<'a, Op> {
     /// A reader of `data` following `script`.
-    pub fn new(data: &'a [u8], script: &'a [ReadOp]) -> Self {
+    pub fn new(data: &'a [u8], script: &'a [Op]) -> Self {
         ScheduledRead {
             data,
             pos: 0,
@@ -376,39 +436,51 @@ impl<'a> ScheduledRead<'a> {
         self.pos
     }
 
-    /// `Interrupted` and `WouldBlock` results returned so far.
+    /// Faults (errors, and `Pending` for the async reader) returned so far.
     pub fn faults(&self) -> usize {
         self.faults
     }
+
+    /// The next step of the script, or `full` once it is spent or the faults are used up,
+    /// for a read into `room` bytes.
+    fn next_op(&mut self, full: Op, room: usize) -> Op {
+        // Filling nothing would read as the end of the stream.
+        assert!(room > 0, "read called with an empty buffer");
+        if self.script.is_empty() || self.faults >= MAX_FAULTS {
+            return full;
+        }
+        let op = self.script[self.next % self.script.len()];
+        self.next += 1;
+        op
+    }
+
+    /// Counts a fault and returns its error.
+    fn fault(&mut self, kind: io::ErrorKind) -> io::Error {
+        self.faults += 1;
+        kind.into()
+    }
+
+    /// The next bytes to hand out: at most `limit`, at most `room`; the position moves past
+    /// them.
+    fn take(&mut self, limit: usize, room: usize) -> &'a [u8] {
+        let n = limit.min(room).min(self.data.len() - self.pos);
+        let out = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        out
+    }
 }
 
-impl Read for ScheduledRead<'_> {
+impl Read for ScheduledRead<'_, ReadOp> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // An empty buffer would be answered with 0, which is the end of the stream.
-        assert!(!buf.is_empty(), "read called with an empty buffer");
-        let op = if self.script.is_empty() || self.faults >= MAX_FAULTS {
-            ReadOp::Full
-        } else {
-            let op = self.script[self.next % self.script.len()];
-            self.next += 1;
-            op
+        let limit = match self.next_op(ReadOp::Full, buf.len()) {
+            ReadOp::Short(n) => usize::from(n),
+            ReadOp::Full => usize::MAX,
+            ReadOp::Interrupted => return Err(self.fault(io::ErrorKind::Interrupted)),
+            ReadOp::WouldBlock => return Err(self.fault(io::ErrorKind::WouldBlock)),
         };
-        let room = buf.len().min(self.data.len() - self.pos);
-        let n = match op {
-            ReadOp::Short(n) => room.min(usize::from(n)),
-            ReadOp::Full => room,
-            ReadOp::Interrupted => {
-                self.faults += 1;
-                return Err(io::ErrorKind::Interrupted.into());
-            }
-            ReadOp::WouldBlock => {
-                self.faults += 1;
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-        };
-        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        let bytes = self.take(limit, buf.len());
+        buf[..bytes.len()].copy_from_slice(bytes);
+        Ok(bytes.len())
     }
 }
 
@@ -448,39 +520,9 @@ impl<'a> Arbitrary<'a> for AsyncReadOp {
 /// A `tokio::io::AsyncRead` over `data` whose polls follow a script of short reads,
 /// `Pending` and errors, cycled; after [`MAX_FAULTS`] `Pending` and error results, or with an
 /// empty script, it fills every buffer it is given.
-#[derive(Debug)]
-pub struct ScheduledAsyncRead<'a> {
-    data: &'a [u8],
-    pos: usize,
-    script: &'a [AsyncReadOp],
-    next: usize,
-    faults: usize,
-}
+pub type ScheduledAsyncRead<'a> = ScheduledRead<'a, AsyncReadOp>;
 
-impl<'a> ScheduledAsyncRead<'a> {
-    /// A reader of `data` following `script`.
-    pub fn new(data: &'a [u8], script: &'a [AsyncReadOp]) -> Self {
-        ScheduledAsyncRead {
-            data,
-            pos: 0,
-            script,
-            next: 0,
-            faults: 0,
-        }
-    }
-
-    /// Bytes handed out so far.
-    pub fn received(&self) -> usize {
-        self.pos
-    }
-
-    /// `Pending` and error results returned so far.
-    pub fn faults(&self) -> usize {
-        self.faults
-    }
-}
-
-impl tokio::io::AsyncRead for ScheduledAsyncRead<'_> {
+impl tokio::io::AsyncRead for ScheduledRead<'_, AsyncReadOp> {
     fn poll_read(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
@@ -488,35 +530,23 @@ impl tokio::io::AsyncRead for ScheduledAsyncRead<'_> {
     ) -> std::task::Poll<io::Result<()>> {
         use std::task::Poll;
         let this = self.get_mut();
-        // Filling nothing would read as the end of the stream.
-        assert!(buf.remaining() > 0, "poll_read with no room");
-        let op = if this.script.is_empty() || this.faults >= MAX_FAULTS {
-            AsyncReadOp::Full
-        } else {
-            let op = this.script[this.next % this.script.len()];
-            this.next += 1;
-            op
-        };
-        let room = buf.remaining().min(this.data.len() - this.pos);
-        let n = match op {
-            AsyncReadOp::Short(n) => room.min(usize::from(n)),
-            AsyncReadOp::Full => room,
+        let limit = match this.next_op(AsyncReadOp::Full, buf.remaining()) {
+            AsyncReadOp::Short(n) => usize::from(n),
+            AsyncReadOp::Full => usize::MAX,
             AsyncReadOp::Pending => {
                 this.faults += 1;
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
             AsyncReadOp::Interrupted => {
-                this.faults += 1;
-                return Poll::Ready(Err(io::ErrorKind::Interrupted.into()));
+                return Poll::Ready(Err(this.fault(io::ErrorKind::Interrupted)))
             }
             AsyncReadOp::Reset => {
-                this.faults += 1;
-                return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+                return Poll::Ready(Err(this.fault(io::ErrorKind::ConnectionReset)))
             }
         };
-        buf.put_slice(&this.data[this.pos..this.pos + n]);
-        this.pos += n;
+        let bytes = this.take(limit, buf.remaining());
+        buf.put_slice(bytes);
         Poll::Ready(Ok(()))
     }
 }
