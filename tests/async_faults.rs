@@ -31,11 +31,13 @@ use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
 
 use support::async_io::{
-    poll_at_most, read_events_polled, AsyncStep, ScriptedAsyncReader, ScriptedAsyncWriter,
+    poll_at_most, polls_for, read_events_polled, AsyncStep, ScriptedAsyncReader,
+    ScriptedAsyncWriter,
 };
 use support::relay::Event;
 use support::strategies::{
-    any_config, expected_events, frames, frames_with_oversize, proptest_config, reference_stream,
+    any_config, config_and_payloads, expected_events, frames_with_oversize, proptest_config,
+    reference_stream, writer_capacity,
 };
 
 /// Polls per call before the future is dropped, cycled; `None` polls until it is ready.
@@ -46,11 +48,6 @@ fn schedule() -> impl Strategy<Value = Schedule> {
         prop_oneof![2 => Just(None), 3 => (1usize..=4).prop_map(Some)],
         1..=8,
     )
-}
-
-/// The polls to give call number `call` (as in `read_events_polled`).
-fn polls_for(schedule: &[Option<usize>], call: usize, steps_left: usize) -> usize {
-    schedule[call % schedule.len()].unwrap_or(steps_left + 2)
 }
 
 /// A script of polls: `Pending`, short counts from 1 byte, and the given errors.
@@ -85,7 +82,7 @@ fn read_with_cancels(
         FrameReader::with_capacity(ScriptedAsyncReader::new(wire, script), cfg, step).unwrap();
     let polled = read_events_polled(&mut reader, schedule, steps.len() + max_events + 8);
     prop_assert!(polled.finished, "reader not done: {:?}", polled.events);
-    let taken = steps.len() - reader.get_ref().steps_left();
+    let taken = steps.len() - reader.get_ref().script.left();
     let scripted: Vec<io::ErrorKind> = steps[..taken]
         .iter()
         .filter_map(|s| match s {
@@ -192,7 +189,7 @@ fn write_with_cancels(
     for (i, p) in payloads.iter().enumerate() {
         let mut took = false;
         for _ in 0..tries {
-            let polls = polls_for(schedule, call, w.get_ref().steps_left());
+            let polls = polls_for(schedule, call, w.get_ref().script.left());
             call += 1;
             let outcome = poll_at_most(pin!(w.write_frame(p)), polls);
             match check_call(&mut w, &cfg, &accepted, Some(p), outcome)? {
@@ -207,7 +204,7 @@ fn write_with_cancels(
         prop_assert!(took, "frame {} never accepted", i);
         accepted.push(p);
         if flush_after[i % flush_after.len()] {
-            let polls = polls_for(schedule, call, w.get_ref().steps_left());
+            let polls = polls_for(schedule, call, w.get_ref().script.left());
             call += 1;
             let outcome = poll_at_most(pin!(w.flush()), polls);
             if check_call(&mut w, &cfg, &accepted, None, outcome)?.is_none() {
@@ -216,7 +213,7 @@ fn write_with_cancels(
         }
     }
     for _ in 0..tries {
-        let polls = polls_for(schedule, call, w.get_ref().steps_left());
+        let polls = polls_for(schedule, call, w.get_ref().script.left());
         call += 1;
         let outcome = poll_at_most(pin!(w.flush()), polls);
         let flushed = matches!(outcome, Some(Ok(())));
@@ -231,20 +228,6 @@ fn write_with_cancels(
     }
     prop_assert!(false, "never flushed");
     Ok(())
-}
-
-fn writer_capacity() -> impl Strategy<Value = usize> {
-    prop_oneof![
-        1 => Just(1usize),
-        3 => 2usize..=48,
-        1 => 49usize..=1500,
-        1 => Just(lenframe::DEFAULT_WRITE_CAPACITY),
-    ]
-}
-
-fn config_and_frames() -> impl Strategy<Value = (FrameConfig, Vec<Vec<u8>>)> {
-    (any_config(Oversize::Error), 1usize..=64)
-        .prop_flat_map(|(cfg, step)| (Just(cfg), frames(&cfg, step, 10)))
 }
 
 proptest! {
@@ -280,7 +263,7 @@ proptest! {
     /// accepted whole or not at all at every step, and the peer gets the reference bytes.
     #[test]
     fn write_frame_dropped_anywhere_is_all_or_nothing(
-        (cfg, payloads) in config_and_frames(),
+        (cfg, payloads) in config_and_payloads(),
         capacity in writer_capacity(),
         script in script(vec![io::ErrorKind::Interrupted, io::ErrorKind::WouldBlock]),
         schedule in schedule(),
@@ -293,7 +276,7 @@ proptest! {
     /// poisoned exactly when bytes are left unwritten, `Poisoned` ever after.
     #[test]
     fn write_hard_error_anywhere_poisons_exactly_when_bytes_are_left(
-        (cfg, payloads) in config_and_frames(),
+        (cfg, payloads) in config_and_payloads(),
         capacity in writer_capacity(),
         script in script(vec![io::ErrorKind::Interrupted, io::ErrorKind::WouldBlock]),
         hard in prop_oneof![

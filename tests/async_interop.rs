@@ -11,7 +11,7 @@ use std::io::Read;
 use std::thread;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use lenframe::tokio::{FrameReader, FrameWriter};
 use lenframe::FrameCodec;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -70,38 +70,83 @@ fn mixed_pair() -> (TcpStream, std::net::TcpStream) {
     (TcpStream::from_std(ours).unwrap(), blocking)
 }
 
+/// Runs the async writer in a task on one end of a 127.0.0.1 connection and collects the
+/// frames of the stream `read` makes of the other end, up to its end.
+async fn async_writer_to<S, T, E>(
+    sent: &[Vec<u8>],
+    read: impl FnOnce(TcpStream) -> S,
+) -> Vec<Vec<u8>>
+where
+    S: Stream<Item = Result<T, E>> + Unpin,
+    T: AsRef<[u8]>,
+    E: std::fmt::Debug,
+{
+    let (client, server) = tokio_tcp_pair().await;
+    let to_write = sent.to_vec();
+    let writer = tokio::spawn(async move { write_async(client, &to_write).await });
+    let mut frames = read(server);
+    let mut got = Vec::new();
+    while let Some(frame) = frames.next().await {
+        got.push(frame.unwrap().as_ref().to_vec());
+    }
+    writer.await.unwrap();
+    got
+}
+
+/// Sends `sent` into the sink `write` makes of one end of a 127.0.0.1 connection, in a
+/// task, then closes it; reads the other end with the async reader. Returns the frames read
+/// and the sink.
+async fn sink_to_async_reader<K, E>(
+    sent: &[Vec<u8>],
+    write: impl FnOnce(TcpStream) -> K,
+) -> (Vec<Vec<u8>>, K)
+where
+    K: Sink<Bytes, Error = E> + Unpin + Send + 'static,
+    E: std::fmt::Debug,
+{
+    let (client, server) = tokio_tcp_pair().await;
+    let mut sink = write(client);
+    let to_write = sent.to_vec();
+    let writer = tokio::spawn(async move {
+        for frame in to_write {
+            sink.send(Bytes::from(frame)).await.unwrap();
+        }
+        sink.close().await.unwrap();
+        sink
+    });
+    let got = read_async(server, sent.len()).await;
+    (got, writer.await.unwrap())
+}
+
 #[tokio::test]
 async fn async_writer_to_tokio_util_framed_read() {
     let sent = frames();
-    let (client, server) = tokio_tcp_pair().await;
-    let to_write = sent.clone();
-    let writer = tokio::spawn(async move { write_async(client, &to_write).await });
-    let mut framed = FramedRead::new(server, LengthDelimitedCodec::new());
-    let mut got = Vec::new();
-    while let Some(frame) = framed.next().await {
-        got.push(frame.unwrap().to_vec());
-    }
-    writer.await.unwrap();
+    let got = async_writer_to(&sent, |s| FramedRead::new(s, LengthDelimitedCodec::new())).await;
     assert_eq!(got, sent);
 }
 
 #[tokio::test]
 async fn tokio_util_framed_write_to_async_reader() {
     let sent = frames();
-    let (client, server) = tokio_tcp_pair().await;
-    let to_write = sent.clone();
-    let writer = tokio::spawn(async move {
-        let mut framed = FramedWrite::new(client, LengthDelimitedCodec::new());
-        for frame in to_write {
-            framed.send(Bytes::from(frame)).await.unwrap();
-        }
-        SinkExt::<Bytes>::close(&mut framed).await.unwrap();
-    });
-    let got = read_async(server, sent.len()).await;
-    writer.await.unwrap();
+    let (got, _) =
+        sink_to_async_reader(&sent, |s| FramedWrite::new(s, LengthDelimitedCodec::new())).await;
     assert_eq!(got, sent);
 }
 
+#[tokio::test]
+async fn async_writer_to_frame_codec_framed() {
+    let sent = frames();
+    let got = async_writer_to(&sent, |s| Framed::new(s, FrameCodec::new())).await;
+    assert_eq!(got, sent);
+}
+
+#[tokio::test]
+async fn frame_codec_framed_to_async_reader() {
+    let sent = frames();
+    let (got, framed) = sink_to_async_reader(&sent, |s| Framed::new(s, FrameCodec::new())).await;
+    assert_eq!(got, sent);
+    assert_eq!(framed.codec().encode_stats().frames, sent.len() as u64);
+}
 #[tokio::test]
 async fn async_writer_to_blocking_reader() {
     let sent = frames();
@@ -155,38 +200,4 @@ async fn blocking_writer_to_async_reader() {
         .unwrap()
         .expect("writer thread panicked");
     assert!(rest.is_empty());
-}
-
-#[tokio::test]
-async fn async_writer_to_frame_codec_framed() {
-    let sent = frames();
-    let (client, server) = tokio_tcp_pair().await;
-    let to_write = sent.clone();
-    let writer = tokio::spawn(async move { write_async(client, &to_write).await });
-    let mut framed = Framed::new(server, FrameCodec::new());
-    let mut got = Vec::new();
-    while let Some(frame) = framed.next().await {
-        got.push(frame.unwrap().to_vec());
-    }
-    writer.await.unwrap();
-    assert_eq!(got, sent);
-    assert_eq!(framed.codec().stats().frames, sent.len() as u64);
-}
-
-#[tokio::test]
-async fn frame_codec_framed_to_async_reader() {
-    let sent = frames();
-    let (client, server) = tokio_tcp_pair().await;
-    let to_write = sent.clone();
-    let writer = tokio::spawn(async move {
-        let mut framed = Framed::new(client, FrameCodec::new());
-        for frame in to_write {
-            framed.send(Bytes::from(frame)).await.unwrap();
-        }
-        SinkExt::<Bytes>::close(&mut framed).await.unwrap();
-        framed.codec().encode_stats().frames
-    });
-    let got = read_async(server, sent.len()).await;
-    assert_eq!(writer.await.unwrap(), sent.len() as u64);
-    assert_eq!(got, sent);
 }

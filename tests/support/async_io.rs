@@ -27,16 +27,45 @@ pub enum AsyncStep {
     Fail(io::ErrorKind),
 }
 
-/// Takes the next step of `script`; `None` once it is spent.
-fn next_step(script: &mut VecDeque<AsyncStep>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-    match script.pop_front() {
-        Some(AsyncStep::Pending) => {
-            cx.waker().wake_by_ref();
-            Poll::Pending
+/// The steps of a scripted reader or writer, taken one per poll.
+#[derive(Debug, Default)]
+pub struct Script {
+    steps: VecDeque<AsyncStep>,
+    polls: usize,
+}
+
+impl Script {
+    /// A script of `steps`.
+    pub fn new(steps: impl IntoIterator<Item = AsyncStep>) -> Self {
+        Script {
+            steps: steps.into_iter().collect(),
+            polls: 0,
         }
-        Some(AsyncStep::Fail(kind)) => Poll::Ready(Err(kind.into())),
-        Some(AsyncStep::Bytes(n)) => Poll::Ready(Ok(n)),
-        None => Poll::Ready(Ok(usize::MAX)),
+    }
+
+    /// Steps not yet taken.
+    pub fn left(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Polls answered so far.
+    pub fn polls(&self) -> usize {
+        self.polls
+    }
+
+    /// Takes the next step: `Pending` (the waker woken), an error, or how many bytes may
+    /// move (all of them once the script is spent).
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        self.polls += 1;
+        match self.steps.pop_front() {
+            Some(AsyncStep::Pending) => {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Some(AsyncStep::Fail(kind)) => Poll::Ready(Err(kind.into())),
+            Some(AsyncStep::Bytes(n)) => Poll::Ready(Ok(n)),
+            None => Poll::Ready(Ok(usize::MAX)),
+        }
     }
 }
 
@@ -46,9 +75,8 @@ fn next_step(script: &mut VecDeque<AsyncStep>, cx: &mut Context<'_>) -> Poll<io:
 pub struct ScriptedAsyncReader {
     data: Vec<u8>,
     pos: usize,
-    script: VecDeque<AsyncStep>,
-    /// Polls answered so far.
-    pub polls: usize,
+    /// The script, with what is left of it.
+    pub script: Script,
 }
 
 impl ScriptedAsyncReader {
@@ -57,19 +85,13 @@ impl ScriptedAsyncReader {
         ScriptedAsyncReader {
             data,
             pos: 0,
-            script: script.into_iter().collect(),
-            polls: 0,
+            script: Script::new(script),
         }
     }
 
     /// Bytes handed out so far.
     pub fn position(&self) -> usize {
         self.pos
-    }
-
-    /// Script steps not yet taken.
-    pub fn steps_left(&self) -> usize {
-        self.script.len()
     }
 }
 
@@ -80,13 +102,12 @@ impl AsyncRead for ScriptedAsyncReader {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        this.polls += 1;
         // Filling nothing would read as the end of the stream.
         assert!(buf.remaining() > 0, "poll_read with no room");
-        let limit = match next_step(&mut this.script, cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+        let limit = match this.script.poll_next(cx) {
             Poll::Ready(Ok(n)) => n,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
         };
         assert!(limit > 0, "a reader's script holds no Bytes(0)");
         let n = limit.min(buf.remaining()).min(this.data.len() - this.pos);
@@ -103,9 +124,8 @@ impl AsyncRead for ScriptedAsyncReader {
 pub struct ScriptedAsyncWriter {
     /// Every byte accepted, in order.
     pub data: Vec<u8>,
-    script: VecDeque<AsyncStep>,
-    /// Write polls answered so far.
-    pub polls: usize,
+    /// The script, with what is left of it.
+    pub script: Script,
     /// Flush polls answered so far.
     pub flushes: usize,
 }
@@ -114,14 +134,9 @@ impl ScriptedAsyncWriter {
     /// A writer following `script`.
     pub fn new(script: impl IntoIterator<Item = AsyncStep>) -> Self {
         ScriptedAsyncWriter {
-            script: script.into_iter().collect(),
+            script: Script::new(script),
             ..Default::default()
         }
-    }
-
-    /// Script steps not yet taken.
-    pub fn steps_left(&self) -> usize {
-        self.script.len()
     }
 }
 
@@ -140,8 +155,7 @@ impl AsyncWrite for ScriptedAsyncWriter {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.polls += 1;
-        let mut left = match next_step(&mut this.script, cx) {
+        let mut left = match this.script.poll_next(cx) {
             Poll::Ready(Ok(n)) => n,
             other => return other,
         };
@@ -179,6 +193,13 @@ pub fn poll_at_most<F: Future>(mut fut: Pin<&mut F>, polls: usize) -> Option<F::
         }
     }
     None
+}
+
+/// The polls to give call number `call` under `schedule` (cycled): `Some(k)` is k polls,
+/// `None` enough to finish when `steps_left` script steps are left, since each poll either
+/// takes a step or completes.
+pub fn polls_for(schedule: &[Option<usize>], call: usize, steps_left: usize) -> usize {
+    schedule[call % schedule.len()].unwrap_or(steps_left + 2)
 }
 
 /// An `AsyncRead` that counts the bytes it hands out.
@@ -344,7 +365,7 @@ pub fn read_events_polled(
     let mut io_errors = Vec::new();
     let step = reader.state().capacity_step();
     for call in 0..max_calls {
-        let polls = schedule[call % schedule.len()].unwrap_or(reader.get_ref().steps_left() + 2);
+        let polls = polls_for(schedule, call, reader.get_ref().script.left());
         let outcome = {
             let fut = std::pin::pin!(reader.read_frame());
             poll_at_most(fut, polls).map(|result| match result {

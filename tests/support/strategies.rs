@@ -410,3 +410,21 @@ pub fn config_and_frames(
     (any_config(oversize), capacity_step())
         .prop_flat_map(move |(cfg, step)| (Just(cfg), Just(step), frames(&cfg, step, max_frames)))
 }
+
+/// A writer capacity for fault tests: 1 byte, small (most frames take the vectored path),
+/// around a few frames, or the default.
+pub fn writer_capacity() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        1 => Just(1usize),
+        3 => 2usize..=48,
+        1 => 49usize..=1500,
+        1 => Just(lenframe::DEFAULT_WRITE_CAPACITY),
+    ]
+}
+
+/// A config under `Oversize::Error` and up to 10 legal payloads, sized around steps of 1 to
+/// 64 bytes.
+pub fn config_and_payloads() -> impl Strategy<Value = (FrameConfig, Vec<Vec<u8>>)> {
+    (any_config(Oversize::Error), 1usize..=64)
+        .prop_flat_map(|(cfg, step)| (Just(cfg), frames(&cfg, step, 10)))
+}
