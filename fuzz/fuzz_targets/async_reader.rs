@@ -15,7 +15,8 @@ use arbitrary::{Arbitrary, Unstructured};
 use lenframe::tokio::FrameReader;
 use lenframe::FrameError;
 use lenframe_fuzz::{
-    check_capacity, drive, ArbConfig, AsyncReadOp, Delivered, Feed, ScheduledAsyncRead, MAX_FAULTS,
+    check_capacity, drive, reader_input, ArbConfig, AsyncReadOp, Delivered, Feed,
+    ScheduledAsyncRead, MAX_FAULTS,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -24,13 +25,7 @@ type Schedule = Vec<Option<usize>>;
 
 fn parse(data: &[u8]) -> arbitrary::Result<(ArbConfig, usize, Vec<AsyncReadOp>, Schedule, &[u8])> {
     let mut u = Unstructured::new(data);
-    let cfg = ArbConfig::arbitrary(&mut u)?;
-    let step = 1 + usize::from(u8::arbitrary(&mut u)? % 64);
-    let count = u8::arbitrary(&mut u)? % 33;
-    let mut script = Vec::with_capacity(usize::from(count));
-    for _ in 0..count {
-        script.push(AsyncReadOp::arbitrary(&mut u)?);
-    }
+    let (cfg, step, script) = reader_input::<AsyncReadOp>(&mut u)?;
     let count = u8::arbitrary(&mut u)? % 17;
     let mut schedule = Vec::with_capacity(usize::from(count));
     for _ in 0..count {

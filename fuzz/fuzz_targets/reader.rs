@@ -3,22 +3,17 @@
 //! and a buffer that never outgrows the bytes received plus one step.
 #![no_main]
 
-use arbitrary::{Arbitrary, Unstructured};
+use arbitrary::Unstructured;
 use lenframe::FrameReader;
 use lenframe_fuzz::{
-    check_capacity, drive, ArbConfig, Delivered, Feed, ReadOp, ScheduledRead, MAX_FAULTS,
+    check_capacity, drive, reader_input, ArbConfig, Delivered, Feed, ReadOp, ScheduledRead,
+    MAX_FAULTS,
 };
 use libfuzzer_sys::fuzz_target;
 
 fn parse(data: &[u8]) -> arbitrary::Result<(ArbConfig, usize, Vec<ReadOp>, &[u8])> {
     let mut u = Unstructured::new(data);
-    let cfg = ArbConfig::arbitrary(&mut u)?;
-    let step = 1 + usize::from(u8::arbitrary(&mut u)? % 64);
-    let count = u8::arbitrary(&mut u)? % 33;
-    let mut script = Vec::with_capacity(usize::from(count));
-    for _ in 0..count {
-        script.push(ReadOp::arbitrary(&mut u)?);
-    }
+    let (cfg, step, script) = reader_input::<ReadOp>(&mut u)?;
     Ok((cfg, step, script, u.take_rest()))
 }
 

@@ -373,6 +373,21 @@ fn check_stats(events: &[Event], stats: FrameStats) {
     assert_eq!(stats.skipped_frames, skipped as u64, "{stats:?}");
 }
 
+/// The front of a reader target's input: the configuration, the capacity step
+/// (`1 + b % 64`) and a script of `n % 33` steps.
+pub fn reader_input<'a, Op: Arbitrary<'a>>(
+    u: &mut Unstructured<'a>,
+) -> arbitrary::Result<(ArbConfig, usize, Vec<Op>)> {
+    let cfg = ArbConfig::arbitrary(u)?;
+    let step = 1 + usize::from(u8::arbitrary(u)? % 64);
+    let count = u8::arbitrary(u)? % 33;
+    let mut script = Vec::with_capacity(usize::from(count));
+    for _ in 0..count {
+        script.push(Op::arbitrary(u)?);
+    }
+    Ok((cfg, step, script))
+}
+
 /// One step of a [`ScheduledRead`]'s script, coded in one byte: the top two bits choose
 /// the kind, the low six the count of a short read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
