@@ -321,7 +321,6 @@ pub async fn relay_async(
 
 /// The async twin of [`super::relay::read_events`]: reads until the end, an error other
 /// than `TooLarge`, or `max_calls` calls, checking the memory bound after every call.
-#[cfg(feature = "tokio")]
 pub async fn read_events_async<R: AsyncRead + Unpin>(
     reader: &mut lenframe::tokio::FrameReader<CountingAsync<R>>,
     max_calls: usize,
@@ -338,7 +337,6 @@ pub async fn read_events_async<R: AsyncRead + Unpin>(
 }
 
 /// What [`read_events_polled`] saw.
-#[cfg(feature = "tokio")]
 #[derive(Debug)]
 pub struct Polled {
     /// The events, as [`EventLog`] keeps them (memory bound checked after every call).
@@ -355,7 +353,6 @@ pub struct Polled {
 /// polled with a no-op waker as `schedule` says (`Some(k)`: at most k polls, then dropped;
 /// `None`: until ready, which takes at most the script's steps left plus two polls, as each
 /// poll takes a step or completes), cycled, for at most `max_calls` calls.
-#[cfg(feature = "tokio")]
 pub fn read_events_polled(
     reader: &mut lenframe::tokio::FrameReader<ScriptedAsyncReader>,
     schedule: &[Option<usize>],
