@@ -2,7 +2,7 @@
 """Writes the committed seed corpus: fuzz/corpus/<target>/seed-*.
 
 Run from anywhere: python3 fuzz/seeds.py. The byte layouts are those of fuzz/src/lib.rs
-(ArbConfig, ReadOp) and of each target; see fuzz/README.md.
+(ArbConfig, ReadOp, AsyncReadOp) and of each target; see fuzz/README.md.
 """
 import os
 import struct
@@ -112,6 +112,11 @@ def main():
         # Step 4; script: short read of 1, Interrupted, WouldBlock, full read.
         write("reader", name + "-faults", c + b"\x03" + b"\x04\x00\x40\x80\xc0" + wire)
         write("reader", name, c + b"\x3f\x00" + wire)
+        # Step 4; poll script: Pending, short read of 1, ConnectionReset, Interrupted, short
+        # read of 5, full read; futures dropped after 1 poll, after 2, then polled to the end.
+        write("async_reader", name + "-polls",
+              c + b"\x03" + b"\x06\x40\x00\xa0\x80\x04\xe0" + b"\x03\x04\x01\x00" + wire)
+        write("async_reader", name, c + b"\x3f\x00\x00" + wire)
         # Writer capacity 8, then bytes the fuzzer's Arbitrary splits into frames.
         write("roundtrip", name, c + b"\x07\x00" + wire)
 

@@ -27,24 +27,10 @@ use proptest::sample::Index;
 
 use support::relay::{Counting, Event};
 use support::strategies::{
-    any_config, capacity_step, expected_events, frames, frames_with_oversize, proptest_config,
-    reference_stream,
+    any_config, capacity_step, config_and_payloads, expected_events, frames, frames_with_oversize,
+    proptest_config, reference_stream, writer_capacity,
 };
 use support::{tcp_pair, unix_pair, ScriptedReader, ScriptedWriter, Step};
-
-fn writer_capacity() -> impl Strategy<Value = usize> {
-    prop_oneof![
-        1 => Just(1usize),
-        3 => 2usize..=48,
-        1 => 49usize..=1500,
-        1 => Just(lenframe::DEFAULT_WRITE_CAPACITY),
-    ]
-}
-
-fn config_and_frames() -> impl Strategy<Value = (FrameConfig, Vec<Vec<u8>>)> {
-    (any_config(Oversize::Error), 1usize..=64)
-        .prop_flat_map(|(cfg, step)| (Just(cfg), frames(&cfg, step, 10)))
-}
 
 /// A script of write or read calls: short counts from 1 byte, and the given faults.
 fn script(faults: Vec<io::ErrorKind>) -> impl Strategy<Value = Vec<Step>> {
@@ -79,7 +65,7 @@ proptest! {
     /// reference bytes, every frame accepted.
     #[test]
     fn write_short_and_interrupted_gives_reference_bytes(
-        (cfg, payloads) in config_and_frames(),
+        (cfg, payloads) in config_and_payloads(),
         capacity in writer_capacity(),
         script in script(vec![io::ErrorKind::Interrupted]),
         flush_after in flushes(),
@@ -105,7 +91,7 @@ proptest! {
     /// accepted frames' encoding, and flushing until `Ok` gives the reference bytes.
     #[test]
     fn write_would_block_resumes_exactly(
-        (cfg, payloads) in config_and_frames(),
+        (cfg, payloads) in config_and_payloads(),
         capacity in writer_capacity(),
         script in script(vec![
             io::ErrorKind::WouldBlock,
@@ -162,7 +148,7 @@ proptest! {
     /// goes on: the output is exactly the accepted frames' encoding.
     #[test]
     fn write_hard_error_poisons_when_bytes_are_left(
-        (cfg, payloads) in config_and_frames(),
+        (cfg, payloads) in config_and_payloads(),
         capacity in writer_capacity(),
         script in script(vec![io::ErrorKind::Interrupted]),
         hard in prop_oneof![

@@ -23,33 +23,11 @@ use proptest::sample::Index;
 
 use support::relay::{read_events, through_relay, Counting, Event, RelayReport};
 use support::strategies::{
-    any_config, capacity_step, cuts, expected_events, frames, frames_with_oversize,
-    proptest_config, reference_delivered, reference_frame, reference_stream, Cuts,
+    any_config, capacity_step, config_and_frames, cuts, expected_events, frames_with_oversize,
+    proptest_config, reference_delivered, reference_frame, reference_stream, write_plan, Cuts,
+    WritePlan,
 };
 use support::Transport;
-
-/// How the writer side writes: its capacity, and after which frames it flushes.
-#[derive(Debug, Clone)]
-struct WritePlan {
-    capacity: usize,
-    flush_after: Vec<bool>,
-}
-
-fn write_plan() -> impl Strategy<Value = WritePlan> {
-    (
-        prop_oneof![
-            1 => Just(1usize),
-            2 => 2usize..=64,
-            1 => 65usize..=2000,
-            2 => Just(lenframe::DEFAULT_WRITE_CAPACITY),
-        ],
-        proptest::collection::vec(proptest::bool::weighted(0.2), 1..=8),
-    )
-        .prop_map(|(capacity, flush_after)| WritePlan {
-            capacity,
-            flush_after,
-        })
-}
 
 /// Writes `payloads` with a `FrameWriter` following `plan`, flushes, and closes the stream.
 fn write_frames(
@@ -99,13 +77,6 @@ fn check_relay(report: std::io::Result<RelayReport>, sent: usize, forwarded: usi
     );
 }
 
-fn config_and_frames(
-    oversize: Oversize,
-) -> impl Strategy<Value = (FrameConfig, usize, Vec<Vec<u8>>)> {
-    (any_config(oversize), capacity_step())
-        .prop_flat_map(|(cfg, step)| (Just(cfg), Just(step), frames(&cfg, step, 12)))
-}
-
 proptest! {
     #![proptest_config(proptest_config(64, "proptest-regressions/prop_roundtrip.txt"))]
 
@@ -113,7 +84,7 @@ proptest! {
     /// frames written, identical and in order, then `Ok(None)`, with its memory bounded.
     #[test]
     fn roundtrip_over_every_transport(
-        (cfg, step, payloads) in config_and_frames(Oversize::Error),
+        (cfg, step, payloads) in config_and_frames(Oversize::Error, 12),
         plan in write_plan(),
         cuts in cuts(),
     ) {
@@ -148,7 +119,7 @@ proptest! {
     /// that point, then `Ok(None)` on a boundary or `Truncated` with the exact counts.
     #[test]
     fn truncated_stream_over_every_transport(
-        (cfg, step, payloads) in config_and_frames(Oversize::Error),
+        (cfg, step, payloads) in config_and_frames(Oversize::Error, 12),
         at in any::<Index>(),
         cuts in cuts(),
     ) {

@@ -300,6 +300,64 @@ pub fn drive(config: FrameConfig, wire: &[u8], feed: Feed<'_>) -> Outcome {
     );
 }
 
+/// Panics unless a reader's `capacity` is within the bound its read side documents:
+/// `min(2 × received, max_header_len + max_frame_len) + step`, with `received` the bytes it
+/// has read and `step` its capacity step.
+pub fn check_capacity(config: &FrameConfig, step: usize, capacity: usize, received: usize) {
+    let frame_bound = (config.max_header_len() as u128) + config.get_max_frame_len() as u128;
+    let limit = (2 * received as u128).min(frame_bound) + step as u128;
+    assert!(
+        capacity as u128 <= limit,
+        "capacity {capacity} over {limit} after {received} bytes"
+    );
+}
+
+/// What a reader front end delivered, call by call, to compare with [`drive`]'s [`Outcome`].
+#[derive(Debug, Default)]
+pub struct Delivered {
+    /// Frames and reported skipped frames, in order.
+    pub events: Vec<Event>,
+    /// How the stream ended, once it has: reading stops then.
+    pub end: Option<End>,
+}
+
+impl Delivered {
+    /// Records one `read_frame` result (errors the front end is to retry are the caller's).
+    /// Returns the message of a fatal error, which the caller then checks is returned again.
+    pub fn record(
+        &mut self,
+        result: Result<Option<Vec<u8>>, FrameError>,
+        oversize: Oversize,
+    ) -> Option<String> {
+        match result {
+            Ok(Some(frame)) => self.events.push(Event::Frame(frame)),
+            Ok(None) => self.end = Some(End::Clean),
+            Err(e @ FrameError::TooLarge { .. }) if oversize == Oversize::Skip => {
+                self.events.push(Event::Skipped(e.to_string()));
+            }
+            Err(e @ FrameError::Truncated { .. }) => self.end = Some(End::Truncated(e.to_string())),
+            Err(e) => {
+                let msg = e.to_string();
+                self.end = Some(End::Fatal(msg.clone()));
+                return Some(msg);
+            }
+        }
+        None
+    }
+
+    /// Panics unless the stream ended within `calls` calls and at most [`MAX_FAULTS`]
+    /// faults, with the events, end and counters of `expected`.
+    pub fn check(self, expected: &Outcome, stats: FrameStats, faults: usize, calls: usize) {
+        let end = self
+            .end
+            .unwrap_or_else(|| panic!("reader not done after {calls} calls"));
+        assert!(faults <= MAX_FAULTS, "{faults} faults");
+        assert_eq!(self.events, expected.events);
+        assert_eq!(end, expected.end);
+        assert_eq!(stats, expected.stats);
+    }
+}
+
 /// The counters agree with the events.
 fn check_stats(events: &[Event], stats: FrameStats) {
     let frames = events.iter().filter_map(|e| match e {
@@ -313,6 +371,21 @@ fn check_stats(events: &[Event], stats: FrameStats) {
         .filter(|e| matches!(e, Event::Skipped(_)))
         .count();
     assert_eq!(stats.skipped_frames, skipped as u64, "{stats:?}");
+}
+
+/// The front of a reader target's input: the configuration, the capacity step
+/// (`1 + b % 64`) and a script of `n % 33` steps.
+pub fn reader_input<'a, Op: Arbitrary<'a>>(
+    u: &mut Unstructured<'a>,
+) -> arbitrary::Result<(ArbConfig, usize, Vec<Op>)> {
+    let cfg = ArbConfig::arbitrary(u)?;
+    let step = 1 + usize::from(u8::arbitrary(u)? % 64);
+    let count = u8::arbitrary(u)? % 33;
+    let mut script = Vec::with_capacity(usize::from(count));
+    for _ in 0..count {
+        script.push(Op::arbitrary(u)?);
+    }
+    Ok((cfg, step, script))
 }
 
 /// One step of a [`ScheduledRead`]'s script, coded in one byte: the top two bits choose
@@ -345,23 +418,25 @@ impl<'a> Arbitrary<'a> for ReadOp {
     }
 }
 
-/// At most this many `Interrupted` and `WouldBlock` results per stream.
+/// At most this many faults per stream: `Interrupted` and `WouldBlock` results of a
+/// [`ScheduledRead`], `Pending` and error results of a [`ScheduledAsyncRead`].
 pub const MAX_FAULTS: usize = 256;
 
-/// A [`Read`] over `data` that follows a script of short reads and faults, cycled; after
+/// A reader over `data` that follows a script of short reads and faults (`Op`: [`ReadOp`]
+/// for a [`Read`], [`AsyncReadOp`] for a `tokio::io::AsyncRead`), cycled; after
 /// [`MAX_FAULTS`] faults, or with an empty script, it fills every buffer it is given.
 #[derive(Debug)]
-pub struct ScheduledRead<'a> {
+pub struct ScheduledRead<'a, Op = ReadOp> {
     data: &'a [u8],
     pos: usize,
-    script: &'a [ReadOp],
+    script: &'a [Op],
     next: usize,
     faults: usize,
 }
 
-impl<'a> ScheduledRead<'a> {
+impl<'a, Op: Copy> ScheduledRead<'a, Op> {
     /// A reader of `data` following `script`.
-    pub fn new(data: &'a [u8], script: &'a [ReadOp]) -> Self {
+    pub fn new(data: &'a [u8], script: &'a [Op]) -> Self {
         ScheduledRead {
             data,
             pos: 0,
@@ -376,38 +451,117 @@ impl<'a> ScheduledRead<'a> {
         self.pos
     }
 
-    /// `Interrupted` and `WouldBlock` results returned so far.
+    /// Faults (errors, and `Pending` for the async reader) returned so far.
     pub fn faults(&self) -> usize {
         self.faults
     }
+
+    /// The next step of the script, or `full` once it is spent or the faults are used up,
+    /// for a read into `room` bytes.
+    fn next_op(&mut self, full: Op, room: usize) -> Op {
+        // Filling nothing would read as the end of the stream.
+        assert!(room > 0, "read called with an empty buffer");
+        if self.script.is_empty() || self.faults >= MAX_FAULTS {
+            return full;
+        }
+        let op = self.script[self.next % self.script.len()];
+        self.next += 1;
+        op
+    }
+
+    /// Counts a fault and returns its error.
+    fn fault(&mut self, kind: io::ErrorKind) -> io::Error {
+        self.faults += 1;
+        kind.into()
+    }
+
+    /// The next bytes to hand out: at most `limit`, at most `room`; the position moves past
+    /// them.
+    fn take(&mut self, limit: usize, room: usize) -> &'a [u8] {
+        let n = limit.min(room).min(self.data.len() - self.pos);
+        let out = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        out
+    }
 }
 
-impl Read for ScheduledRead<'_> {
+impl Read for ScheduledRead<'_, ReadOp> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // An empty buffer would be answered with 0, which is the end of the stream.
-        assert!(!buf.is_empty(), "read called with an empty buffer");
-        let op = if self.script.is_empty() || self.faults >= MAX_FAULTS {
-            ReadOp::Full
-        } else {
-            let op = self.script[self.next % self.script.len()];
-            self.next += 1;
-            op
+        let limit = match self.next_op(ReadOp::Full, buf.len()) {
+            ReadOp::Short(n) => usize::from(n),
+            ReadOp::Full => usize::MAX,
+            ReadOp::Interrupted => return Err(self.fault(io::ErrorKind::Interrupted)),
+            ReadOp::WouldBlock => return Err(self.fault(io::ErrorKind::WouldBlock)),
         };
-        let room = buf.len().min(self.data.len() - self.pos);
-        let n = match op {
-            ReadOp::Short(n) => room.min(usize::from(n)),
-            ReadOp::Full => room,
-            ReadOp::Interrupted => {
-                self.faults += 1;
-                return Err(io::ErrorKind::Interrupted.into());
+        let bytes = self.take(limit, buf.len());
+        buf[..bytes.len()].copy_from_slice(bytes);
+        Ok(bytes.len())
+    }
+}
+
+/// One step of a [`ScheduledAsyncRead`]'s script, coded in one byte: the top three bits
+/// choose the kind, the low five the count of a short read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsyncReadOp {
+    /// Fills at most `n` bytes (1..=32).
+    Short(u8),
+    /// `Poll::Pending` (the waker is woken at once).
+    Pending,
+    /// Fails with `Interrupted`, which the reader retries within the same poll.
+    Interrupted,
+    /// Fails with `ConnectionReset`, which the reader returns; the next call resumes.
+    Reset,
+    /// Fills as much of the buffer as there is input for.
+    Full,
+}
+
+impl<'a> Arbitrary<'a> for AsyncReadOp {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        let b = u8::arbitrary(u)?;
+        Ok(match b >> 5 {
+            0 | 1 => AsyncReadOp::Short((b & 0x1f) + 1),
+            2 | 3 => AsyncReadOp::Pending,
+            4 => AsyncReadOp::Interrupted,
+            5 => AsyncReadOp::Reset,
+            _ => AsyncReadOp::Full,
+        })
+    }
+
+    fn size_hint(_depth: usize) -> (usize, Option<usize>) {
+        (1, Some(1))
+    }
+}
+
+/// A `tokio::io::AsyncRead` over `data` whose polls follow a script of short reads,
+/// `Pending` and errors, cycled; after [`MAX_FAULTS`] `Pending` and error results, or with an
+/// empty script, it fills every buffer it is given.
+pub type ScheduledAsyncRead<'a> = ScheduledRead<'a, AsyncReadOp>;
+
+impl tokio::io::AsyncRead for ScheduledRead<'_, AsyncReadOp> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        let limit = match this.next_op(AsyncReadOp::Full, buf.remaining()) {
+            AsyncReadOp::Short(n) => usize::from(n),
+            AsyncReadOp::Full => usize::MAX,
+            AsyncReadOp::Pending => {
+                this.faults += 1;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
-            ReadOp::WouldBlock => {
-                self.faults += 1;
-                return Err(io::ErrorKind::WouldBlock.into());
+            AsyncReadOp::Interrupted => {
+                return Poll::Ready(Err(this.fault(io::ErrorKind::Interrupted)))
+            }
+            AsyncReadOp::Reset => {
+                return Poll::Ready(Err(this.fault(io::ErrorKind::ConnectionReset)))
             }
         };
-        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        let bytes = this.take(limit, buf.remaining());
+        buf.put_slice(bytes);
+        Poll::Ready(Ok(()))
     }
 }

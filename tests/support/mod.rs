@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod alloc;
+#[cfg(feature = "tokio")]
+pub mod async_io;
 pub mod crowd;
 pub mod heap;
 pub mod relay;

@@ -67,6 +67,16 @@ pub fn relay(
     Ok(report)
 }
 
+/// The size of piece number `index` when `left` bytes wait to be forwarded: `None` when
+/// nothing is to be sent now (nothing left, or less than a whole piece unless `all`).
+pub fn piece_len(cuts: &Cuts, index: u64, left: usize, all: bool) -> Option<usize> {
+    let size = cuts.size(index as usize);
+    if left == 0 || (left < size && !all) {
+        return None;
+    }
+    Some(size.min(left))
+}
+
 /// Writes every whole piece in `pending`; with `all`, the short last one too.
 fn send_pieces(
     out: &mut impl Write,
@@ -76,19 +86,12 @@ fn send_pieces(
     all: bool,
 ) -> io::Result<()> {
     let mut start = 0;
-    loop {
-        let i = report.pieces as usize;
-        let left = pending.len() - start;
-        let size = cuts.size(i);
-        if left == 0 || (left < size && !all) {
-            break;
-        }
-        let n = size.min(left);
+    while let Some(n) = piece_len(cuts, report.pieces, pending.len() - start, all) {
         out.write_all(&pending[start..start + n])?;
         start += n;
+        let pause = cuts.pause(report.pieces as usize);
         report.pieces += 1;
         report.forwarded += n as u64;
-        let pause = cuts.pause(i);
         if !pause.is_zero() {
             thread::sleep(pause); // varies timing only
         }
@@ -175,46 +178,78 @@ impl Event {
     }
 }
 
+/// Checks `read_frame` outcomes one by one, for the blocking and the async readers alike:
+/// keeps the events, checks the reader's capacity after every call against the memory bound
+/// `min(2 × bytes received, max_header_len + max_frame_len) + capacity_step` (the first
+/// violation is kept as an `Other` event), and says when to stop: at the end, at an error
+/// other than `TooLarge`, or at the third `TooLarge` under `Oversize::Error`.
+#[derive(Debug)]
+pub struct EventLog {
+    skip: bool,
+    frame_cap: u64,
+    repeats: usize,
+    /// The events so far.
+    pub events: Vec<Event>,
+}
+
+impl EventLog {
+    /// A log for a reader of `cfg`.
+    pub fn new(cfg: &lenframe::FrameConfig) -> Self {
+        EventLog {
+            skip: cfg.get_oversize() == lenframe::Oversize::Skip,
+            frame_cap: (cfg.max_header_len() + cfg.get_max_frame_len()) as u64,
+            repeats: 0,
+            events: Vec::new(),
+        }
+    }
+
+    /// Records one call's `event`, made when the reader had received `received` bytes and
+    /// held `capacity` bytes with capacity step `step`. Returns whether to stop reading.
+    pub fn record(&mut self, event: Event, capacity: usize, step: usize, received: u64) -> bool {
+        if self.over_bound(capacity, step, received) {
+            return true;
+        }
+        let (stop, repeat) = match &event {
+            Event::Frame(_) => (false, false),
+            Event::TooLarge { .. } => (false, !self.skip),
+            _ => (true, false),
+        };
+        self.events.push(event);
+        if repeat {
+            self.repeats += 1;
+        }
+        stop || self.repeats == 3
+    }
+
+    /// Checks the memory bound alone (after a call that returned nothing, such as a
+    /// cancelled one); a violation is kept as an `Other` event and `true` returned.
+    pub fn over_bound(&mut self, capacity: usize, step: usize, received: u64) -> bool {
+        let bound = (2 * received).min(self.frame_cap) + step as u64;
+        if capacity as u64 > bound {
+            self.events.push(Event::Other(format!(
+                "capacity {capacity} over the bound {bound} after {received} bytes"
+            )));
+            return true;
+        }
+        false
+    }
+}
+
 /// Reads frames until the end, an error other than `TooLarge`, or `max_calls` calls; a
 /// `TooLarge` under `Oversize::Error` is asked for twice more, to see it repeated. After
-/// every call the reader's capacity is checked against the memory bound
-/// `min(2 × bytes received, max_header_len + max_frame_len) + capacity_step`; the first
-/// violation is returned as an `Other` event.
+/// every call the reader's capacity is checked against the memory bound (see [`EventLog`]);
+/// the first violation is returned as an `Other` event.
 pub fn read_events<R: Read>(
     reader: &mut lenframe::FrameReader<Counting<R>>,
     max_calls: usize,
 ) -> Vec<Event> {
-    let cfg = *reader.config();
-    let skip = cfg.get_oversize() == lenframe::Oversize::Skip;
-    let frame_cap = (cfg.max_header_len() + cfg.get_max_frame_len()) as u64;
-    let mut events = Vec::new();
-    let mut repeats = 0;
+    let mut log = EventLog::new(reader.config());
     for _ in 0..max_calls {
         let event = Event::of(reader.read_frame());
         let received = reader.get_ref().count;
-        let bound = (2 * received).min(frame_cap) + reader.capacity_step() as u64;
-        if reader.capacity() as u64 > bound {
-            events.push(Event::Other(format!(
-                "capacity {} over the bound {bound} after {received} bytes",
-                reader.capacity()
-            )));
-            return events;
-        }
-        let (stop, repeat) = match &event {
-            Event::Frame(_) => (false, false),
-            Event::TooLarge { .. } => (false, !skip),
-            _ => (true, false),
-        };
-        events.push(event);
-        if stop {
-            return events;
-        }
-        if repeat {
-            repeats += 1;
-            if repeats == 3 {
-                return events;
-            }
+        if log.record(event, reader.capacity(), reader.capacity_step(), received) {
+            break;
         }
     }
-    events
+    log.events
 }

@@ -375,3 +375,56 @@ pub fn frames_with_oversize(
             .collect()
     })
 }
+
+/// How the writer side writes: its capacity, and after which frames it flushes.
+#[derive(Debug, Clone)]
+pub struct WritePlan {
+    /// The writer's capacity: 1 byte, small, around a few frames, or the default.
+    pub capacity: usize,
+    /// Whether to flush after each frame (cycled).
+    pub flush_after: Vec<bool>,
+}
+
+/// Any writer capacity and flush pattern.
+pub fn write_plan() -> impl Strategy<Value = WritePlan> {
+    (
+        prop_oneof![
+            1 => Just(1usize),
+            2 => 2usize..=64,
+            1 => 65usize..=2000,
+            2 => Just(lenframe::DEFAULT_WRITE_CAPACITY),
+        ],
+        proptest::collection::vec(proptest::bool::weighted(0.2), 1..=8),
+    )
+        .prop_map(|(capacity, flush_after)| WritePlan {
+            capacity,
+            flush_after,
+        })
+}
+
+/// A config for `oversize`, a reader capacity step, and up to `max_frames` legal payloads.
+pub fn config_and_frames(
+    oversize: Oversize,
+    max_frames: usize,
+) -> impl Strategy<Value = (FrameConfig, usize, Vec<Vec<u8>>)> {
+    (any_config(oversize), capacity_step())
+        .prop_flat_map(move |(cfg, step)| (Just(cfg), Just(step), frames(&cfg, step, max_frames)))
+}
+
+/// A writer capacity for fault tests: 1 byte, small (most frames take the vectored path),
+/// around a few frames, or the default.
+pub fn writer_capacity() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        1 => Just(1usize),
+        3 => 2usize..=48,
+        1 => 49usize..=1500,
+        1 => Just(lenframe::DEFAULT_WRITE_CAPACITY),
+    ]
+}
+
+/// A config under `Oversize::Error` and up to 10 legal payloads, sized around steps of 1 to
+/// 64 bytes.
+pub fn config_and_payloads() -> impl Strategy<Value = (FrameConfig, Vec<Vec<u8>>)> {
+    (any_config(Oversize::Error), 1usize..=64)
+        .prop_flat_map(|(cfg, step)| (Just(cfg), frames(&cfg, step, 10)))
+}
