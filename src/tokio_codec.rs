@@ -11,6 +11,7 @@ use crate::config::FrameConfig;
 use crate::decoder::{Decoded, FrameDecoder};
 use crate::encoder::FrameEncoder;
 use crate::error::{ConfigError, FrameError};
+use crate::header::{LengthField, MAX_VARINT_LEN};
 use crate::stats::FrameStats;
 
 /// A `tokio_util::codec` [`Decoder`] and [`Encoder`] for length-prefixed frames.
@@ -123,6 +124,9 @@ pub struct FrameCodec {
     decoder: FrameDecoder,
     encoder: FrameEncoder,
     encoded: FrameStats,
+    /// The layout is the default one (a 4-byte big-endian field at offset 0), whose header
+    /// `put_header` writes with one store.
+    default_layout: bool,
 }
 
 impl FrameCodec {
@@ -172,6 +176,8 @@ impl FrameCodec {
             decoder: FrameDecoder::new(config)?,
             encoder: FrameEncoder::new(config)?,
             encoded: FrameStats::default(),
+            default_layout: config.get_length_field() == LengthField::U32Be
+                && config.get_length_field_offset() == 0,
         })
     }
 
@@ -227,6 +233,26 @@ impl FrameCodec {
     /// ```
     pub fn encode_stats(&self) -> FrameStats {
         self.encoded
+    }
+}
+
+impl FrameCodec {
+    /// Appends the header whose length field holds `field` to `dst`, which has room for it.
+    ///
+    /// The default layout is one 4-byte store; the general path builds the field in a
+    /// scratch array first.
+    #[inline(always)]
+    fn put_header(&self, field: u64, dst: &mut BytesMut) {
+        if self.default_layout {
+            // `field` fits: the config limits it to what a u32 holds.
+            dst.put_u32(field as u32);
+            return;
+        }
+        let config = self.encoder.config();
+        dst.put_bytes(0, config.get_length_field_offset());
+        let mut bytes = [0; MAX_VARINT_LEN];
+        let n = config.get_length_field().write(field, &mut bytes);
+        dst.put_slice(&bytes[..n]);
     }
 }
 
@@ -384,10 +410,9 @@ impl Encoder<&[u8]> for FrameCodec {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     fn encode(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
-        let header = self.encoder.header(payload.len())?;
-        dst.reserve(header.encoded_len() + payload.len());
-        dst.put_bytes(0, header.offset());
-        dst.extend_from_slice(header.field());
+        let field = self.encoder.field_value(payload.len())?;
+        dst.reserve(self.encoder.header_len(field) + payload.len());
+        self.put_header(field, dst);
         dst.extend_from_slice(payload);
         self.encoded.frames += 1;
         self.encoded.bytes += payload.len() as u64;
