@@ -60,7 +60,7 @@ use crate::stats::FrameStats;
 ///
 /// - **Memory follows the bytes that arrived.** `LengthDelimitedCodec` reserves the declared
 ///   payload length as soon as it has read a header, so a peer that sends one 4-byte header
-///   declaring 8 MiB costs 8 MiB. `FrameCodec` never reserves: the read buffer grows only as
+///   declaring 8 MiB costs 8 MiB. `FrameCodec` never allocates: the read buffer grows only as
 ///   `Framed` reads bytes into it.
 /// - **The limit counts the payload after the length adjustment.** `LengthDelimitedCodec`
 ///   compares the raw field with `max_frame_length`, before the adjustment.
@@ -98,9 +98,15 @@ use crate::stats::FrameStats;
 ///
 /// - A declared payload over [`FrameConfig::max_frame_len`] is refused as soon as its
 ///   header is decoded ([`FrameError::TooLarge`]), before any payload byte is buffered.
-/// - The codec never reserves memory in the read buffer: it grows only with the bytes
-///   `Framed` reads, so a peer that declares 8 MiB and sends 10 bytes costs what `Framed`
-///   holds for 10 bytes (its initial 8 KiB), not 8 MiB.
+/// - The codec never allocates in the read buffer: it grows only with the bytes `Framed`
+///   reads (`Framed` doubles it when it is full), so a peer that declares 8 MiB and sends
+///   `N` bytes costs at most `2 N` bytes or `Framed`'s initial 8 KiB, whichever is more,
+///   never 8 MiB.
+/// - When a frame will not fit in what is left of the read buffer's allocation but would
+///   fit at its front, in the space of the frames already split off, the codec moves the
+///   frame's first bytes there as soon as it has the header (while they are few), without
+///   allocating. A stream of large frames then reuses one buffer and copies each frame's
+///   bytes about once, not a second time when the buffer fills.
 /// - Work per call is bounded by the header length plus the bytes split off: a frame that
 ///   arrives one byte at a time is not rescanned.
 ///
@@ -256,6 +262,20 @@ impl FrameCodec {
     }
 }
 
+/// Makes room for the rest of the incomplete frame at the front of `src`, of which `needed`
+/// more bytes are to come, when that costs no allocation.
+///
+/// When the frame will not fit in what is left of the buffer's allocation, but would fit if
+/// the bytes received so far were moved to its front (space freed by the frames already
+/// split off), they are moved now, while there are few of them, rather than when the buffer
+/// is full. Otherwise nothing is done and `Framed` grows the buffer as bytes arrive.
+#[inline]
+fn make_room(src: &mut BytesMut, needed: usize) {
+    if src.capacity() - src.len() < needed && !src.is_empty() {
+        let _ = src.try_reclaim(needed);
+    }
+}
+
 impl Default for FrameCodec {
     /// The same as [`FrameCodec::new`].
     fn default() -> Self {
@@ -280,7 +300,9 @@ impl Decoder for FrameCodec {
     /// not hold a whole frame yet.
     ///
     /// Bytes of a frame being discarded under [`Oversize::Skip`](crate::Oversize::Skip) are
-    /// dropped from `src` as they arrive. Nothing is ever reserved in `src`.
+    /// dropped from `src` as they arrive. Nothing is ever allocated in `src`; the bytes of an
+    /// incomplete frame may be moved to the front of its allocation (see *Bounds* on
+    /// [`FrameCodec`]).
     ///
     /// # Errors
     ///
@@ -318,7 +340,10 @@ impl Decoder for FrameCodec {
                     return Ok(Some(out));
                 }
                 Decoded::Skipped { consumed } => src.advance(consumed),
-                Decoded::Incomplete { .. } => return Ok(None),
+                Decoded::Incomplete { needed } => {
+                    make_room(src, needed);
+                    return Ok(None);
+                }
             }
         }
     }
@@ -704,6 +729,39 @@ mod tests {
             })
         ));
         assert_eq!(buf.capacity(), 14);
+    }
+
+    #[test]
+    fn decode_moves_a_frame_that_does_not_fit_to_the_front_without_allocating() {
+        // A 3000-byte frame, then the header and 100 bytes of a 3500-byte one, in 4 KiB.
+        let wire = |buf: &mut BytesMut| {
+            buf.extend_from_slice(&3000u32.to_be_bytes());
+            buf.extend_from_slice(&[1; 3000]);
+            buf.extend_from_slice(&3500u32.to_be_bytes());
+            buf.extend_from_slice(&[2; 100]);
+        };
+        let mut c = codec(FrameConfig::default());
+        let mut buf = BytesMut::with_capacity(4096);
+        let base = buf.as_ptr() as usize;
+        wire(&mut buf);
+        assert_eq!(c.decode(&mut buf).unwrap().unwrap().len(), 3000);
+        // The second frame's 104 bytes are moved to the front, where all 3504 fit.
+        assert!(c.decode(&mut buf).unwrap().is_none());
+        assert_eq!(buf.len(), 104);
+        assert_eq!((buf.as_ptr() as usize, buf.capacity()), (base, 4096));
+        assert_eq!(&buf[..4], &3500u32.to_be_bytes());
+
+        // While the first frame is held, its bytes cannot be overwritten: nothing moves,
+        // and nothing is allocated either.
+        let mut c = codec(FrameConfig::default());
+        let mut buf = BytesMut::with_capacity(4096);
+        wire(&mut buf);
+        let first = c.decode(&mut buf).unwrap().unwrap();
+        let (ptr, cap) = (buf.as_ptr() as usize, buf.capacity());
+        assert!(c.decode(&mut buf).unwrap().is_none());
+        assert_eq!((buf.as_ptr() as usize, buf.capacity()), (ptr, cap));
+        assert_eq!(cap, 4096 - 3004);
+        assert!(first.iter().all(|&b| b == 1));
     }
 
     #[test]
