@@ -8,7 +8,7 @@
 //!
 //! Flags: `--reps N` (default 5), `--only stream|growth|inmem` to run some parts only,
 //! `--size BYTES` (streaming and in-memory; repeatable), `--codec lenframe|tokio-util`
-//! (repeatable; default both) and `--frames N` (in-memory).
+//! (repeatable; default both) and `--frames N` (frames per run).
 //!
 //! Parts:
 //! - stream: one-way streaming over 127.0.0.1 TCP, the writer and the reader each a task on
@@ -301,7 +301,7 @@ fn stream_part(opts: &Opts) -> io::Result<()> {
     println!("| frame | frames/run | lenframe FrameCodec | tokio-util LengthDelimitedCodec | lenframe/tokio-util |");
     println!("|---|---:|---:|---:|---:|");
     for size in opts.sizes(&[64, MIB]) {
-        let frames = frames_for(size);
+        let frames = opts.frames.unwrap_or_else(|| frames_for(size));
         let mut secs: Vec<Vec<f64>> = vec![Vec::new(); CODECS.len()];
         for rep in 0..opts.reps {
             // Alternate the order so that neither codec always runs first.
