@@ -102,11 +102,14 @@ use crate::stats::FrameStats;
 ///   reads (`Framed` doubles it when it is full), so a peer that declares 8 MiB and sends
 ///   `N` bytes costs at most `2 N` bytes or `Framed`'s initial 8 KiB, whichever is more,
 ///   never 8 MiB.
-/// - When a frame will not fit in what is left of the read buffer's allocation but would
-///   fit at its front, in the space of the frames already split off, the codec moves the
-///   frame's first bytes there as soon as it has the header (while they are few), without
-///   allocating. A stream of large frames then reuses one buffer and copies each frame's
-///   bytes about once, not a second time when the buffer fills.
+/// - The codec only arranges the room the buffer already has, so that large frames are read
+///   in place: a frame of 64 KiB or more that will not fit in what is left of the
+///   allocation, but would at its front (in the space of the frames already split off), is
+///   moved there as soon as its header is decoded, while few of its bytes have arrived; and
+///   the buffer's capacity is cut at the frame's end, so that `Framed` reads up to there and
+///   the next frame starts in an empty buffer. In front of a small frame the codec takes
+///   such room back, up to 64 KiB, for reading ahead. A stream of large frames thus reuses
+///   one buffer and copies none of their bytes a second time.
 /// - Work per call is bounded by the header length plus the bytes split off: a frame that
 ///   arrives one byte at a time is not rescanned.
 ///
@@ -262,17 +265,38 @@ impl FrameCodec {
     }
 }
 
-/// Makes room for the rest of the incomplete frame at the front of `src`, of which `needed`
-/// more bytes are to come, when that costs no allocation.
+/// Frames of at least this many bytes are read up to their end and no further.
+const LARGE_FRAME: usize = 64 * 1024;
+
+/// The room the codec asks for in front of a small frame, when it can have it without
+/// allocating.
+const READ_AHEAD: usize = 64 * 1024;
+
+/// Arranges the read buffer `src`, which starts with an incomplete frame of which `needed`
+/// more bytes are to come, so that the rest of the frame is read in place. Never allocates.
 ///
-/// When the frame will not fit in what is left of the buffer's allocation, but would fit if
-/// the bytes received so far were moved to its front (space freed by the frames already
-/// split off), they are moved now, while there are few of them, rather than when the buffer
-/// is full. Otherwise nothing is done and `Framed` grows the buffer as bytes arrive.
+/// A large frame that will not fit in what is left of the buffer's allocation, but would
+/// fit at its front (in the space of the frames already split off), is moved there; then
+/// the buffer's capacity is cut at the frame's end, so that reads stop there and the next
+/// frame starts in an empty buffer, which costs nothing to move. In front of a small frame,
+/// room hidden by such a cut (or at the front) is taken back for reading ahead.
 #[inline]
 fn make_room(src: &mut BytesMut, needed: usize) {
-    if src.capacity() - src.len() < needed && !src.is_empty() {
-        let _ = src.try_reclaim(needed);
+    let len = src.len();
+    if len == 0 {
+        return;
+    }
+    // `len + needed` is the frame's length, which fits in memory (the config checks it).
+    let end = len + needed;
+    if end >= LARGE_FRAME {
+        if src.capacity() < end {
+            let _ = src.try_reclaim(needed);
+        }
+        if src.capacity() > end {
+            drop(src.split_off(end));
+        }
+    } else if src.capacity() - len < READ_AHEAD {
+        let _ = src.try_reclaim(READ_AHEAD);
     }
 }
 
@@ -301,8 +325,8 @@ impl Decoder for FrameCodec {
     ///
     /// Bytes of a frame being discarded under [`Oversize::Skip`](crate::Oversize::Skip) are
     /// dropped from `src` as they arrive. Nothing is ever allocated in `src`; the bytes of an
-    /// incomplete frame may be moved to the front of its allocation (see *Bounds* on
-    /// [`FrameCodec`]).
+    /// incomplete frame may be moved to the front of its allocation, and its capacity cut
+    /// at the end of a large frame (see *Bounds* on [`FrameCodec`]).
     ///
     /// # Errors
     ///
@@ -732,36 +756,65 @@ mod tests {
     }
 
     #[test]
-    fn decode_moves_a_frame_that_does_not_fit_to_the_front_without_allocating() {
-        // A 3000-byte frame, then the header and 100 bytes of a 3500-byte one, in 4 KiB.
+    fn decode_moves_a_large_frame_to_the_front_and_cuts_reads_at_its_end() {
+        const CAP: usize = 256 * 1024;
+        const FIRST: usize = 200 * 1024;
+        const SECOND: usize = 100 * 1024;
+        // A 200 KiB frame, then the header and 100 bytes of a 100 KiB one, in 256 KiB.
         let wire = |buf: &mut BytesMut| {
-            buf.extend_from_slice(&3000u32.to_be_bytes());
-            buf.extend_from_slice(&[1; 3000]);
-            buf.extend_from_slice(&3500u32.to_be_bytes());
-            buf.extend_from_slice(&[2; 100]);
+            buf.extend_from_slice(&(FIRST as u32).to_be_bytes());
+            buf.resize(4 + FIRST, 1);
+            buf.extend_from_slice(&(SECOND as u32).to_be_bytes());
+            buf.resize(4 + FIRST + 4 + 100, 2);
         };
         let mut c = codec(FrameConfig::default());
-        let mut buf = BytesMut::with_capacity(4096);
+        let mut buf = BytesMut::with_capacity(CAP);
         let base = buf.as_ptr() as usize;
         wire(&mut buf);
-        assert_eq!(c.decode(&mut buf).unwrap().unwrap().len(), 3000);
-        // The second frame's 104 bytes are moved to the front, where all 3504 fit.
+        assert_eq!(c.decode(&mut buf).unwrap().unwrap().len(), FIRST);
+        // The second frame's 104 bytes are moved to the front, where all of it fits, and
+        // the buffer ends where the frame does.
         assert!(c.decode(&mut buf).unwrap().is_none());
         assert_eq!(buf.len(), 104);
-        assert_eq!((buf.as_ptr() as usize, buf.capacity()), (base, 4096));
-        assert_eq!(&buf[..4], &3500u32.to_be_bytes());
+        assert_eq!((buf.as_ptr() as usize, buf.capacity()), (base, 4 + SECOND));
+        assert_eq!(&buf[..4], &(SECOND as u32).to_be_bytes());
+        buf.resize(4 + SECOND, 2);
+        assert_eq!(c.decode(&mut buf).unwrap().unwrap().len(), SECOND);
+        assert_eq!((buf.len(), buf.capacity()), (0, 0));
 
         // While the first frame is held, its bytes cannot be overwritten: nothing moves,
         // and nothing is allocated either.
         let mut c = codec(FrameConfig::default());
-        let mut buf = BytesMut::with_capacity(4096);
+        let mut buf = BytesMut::with_capacity(CAP);
         wire(&mut buf);
         let first = c.decode(&mut buf).unwrap().unwrap();
         let (ptr, cap) = (buf.as_ptr() as usize, buf.capacity());
         assert!(c.decode(&mut buf).unwrap().is_none());
         assert_eq!((buf.as_ptr() as usize, buf.capacity()), (ptr, cap));
-        assert_eq!(cap, 4096 - 3004);
+        assert_eq!(cap, CAP - 4 - FIRST);
         assert!(first.iter().all(|&b| b == 1));
+    }
+
+    #[test]
+    fn decode_takes_back_the_room_cut_off_after_a_large_frame() {
+        let mut c = codec(FrameConfig::default());
+        let mut buf = BytesMut::with_capacity(256 * 1024);
+        buf.extend_from_slice(&(100_000u32).to_be_bytes());
+        buf.extend_from_slice(&[1; 10]);
+        assert!(c.decode(&mut buf).unwrap().is_none());
+        // Reads stop at the frame's end...
+        assert_eq!(buf.capacity(), 100_004);
+        buf.resize(100_004, 1);
+        assert_eq!(c.decode(&mut buf).unwrap().unwrap().len(), 100_000);
+        // ...so the next frame starts in an empty buffer. `Framed` asks for one byte, and
+        // gets just that, the rest of the allocation being beyond the cut.
+        assert_eq!(buf.capacity(), 0);
+        buf.reserve(1);
+        assert_eq!(buf.capacity(), 1);
+        buf.extend_from_slice(b"\x00");
+        // A small frame's header: the codec takes back room to read ahead.
+        assert!(c.decode(&mut buf).unwrap().is_none());
+        assert_eq!((buf.len(), buf.capacity()), (1, 1 + READ_AHEAD));
     }
 
     #[test]

@@ -81,8 +81,9 @@ fn codec_hostile_header_buffer_is_at_most_twice_the_bytes_received() {
             capacity <= bound,
             "8 MiB declared, {received} bytes received: capacity {capacity} over {bound}"
         );
+        // The buffer, and the few bytes of the header `bytes` shares it through.
         assert!(
-            usage.peak <= bound,
+            usage.peak <= bound + 64,
             "8 MiB declared, {received} bytes received: peak {} over {bound}",
             usage.peak
         );
