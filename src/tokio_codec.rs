@@ -11,6 +11,7 @@ use crate::config::FrameConfig;
 use crate::decoder::{Decoded, FrameDecoder};
 use crate::encoder::FrameEncoder;
 use crate::error::{ConfigError, FrameError};
+use crate::header::{LengthField, MAX_VARINT_LEN};
 use crate::stats::FrameStats;
 
 /// A `tokio_util::codec` [`Decoder`] and [`Encoder`] for length-prefixed frames.
@@ -59,7 +60,7 @@ use crate::stats::FrameStats;
 ///
 /// - **Memory follows the bytes that arrived.** `LengthDelimitedCodec` reserves the declared
 ///   payload length as soon as it has read a header, so a peer that sends one 4-byte header
-///   declaring 8 MiB costs 8 MiB. `FrameCodec` never reserves: the read buffer grows only as
+///   declaring 8 MiB costs 8 MiB. `FrameCodec` never allocates: the read buffer grows only as
 ///   `Framed` reads bytes into it.
 /// - **The limit counts the payload after the length adjustment.** `LengthDelimitedCodec`
 ///   compares the raw field with `max_frame_length`, before the adjustment.
@@ -97,9 +98,18 @@ use crate::stats::FrameStats;
 ///
 /// - A declared payload over [`FrameConfig::max_frame_len`] is refused as soon as its
 ///   header is decoded ([`FrameError::TooLarge`]), before any payload byte is buffered.
-/// - The codec never reserves memory in the read buffer: it grows only with the bytes
-///   `Framed` reads, so a peer that declares 8 MiB and sends 10 bytes costs what `Framed`
-///   holds for 10 bytes (its initial 8 KiB), not 8 MiB.
+/// - The codec never allocates in the read buffer: it grows only with the bytes `Framed`
+///   reads (`Framed` doubles it when it is full), so a peer that declares 8 MiB and sends
+///   `N` bytes costs at most `2 N` bytes or `Framed`'s initial 8 KiB, whichever is more,
+///   never 8 MiB.
+/// - The codec only arranges the room the buffer already has, so that large frames are read
+///   in place: a frame of 64 KiB or more that will not fit in what is left of the
+///   allocation, but would at its front (in the space of the frames already split off), is
+///   moved there as soon as its header is decoded, while few of its bytes have arrived; and
+///   the buffer's capacity is cut at the frame's end, so that `Framed` reads up to there and
+///   the next frame starts in an empty buffer. In front of a small frame the codec takes
+///   such room back, up to 64 KiB, for reading ahead. A stream of large frames thus reuses
+///   one buffer and copies none of their bytes a second time.
 /// - Work per call is bounded by the header length plus the bytes split off: a frame that
 ///   arrives one byte at a time is not rescanned.
 ///
@@ -123,6 +133,9 @@ pub struct FrameCodec {
     decoder: FrameDecoder,
     encoder: FrameEncoder,
     encoded: FrameStats,
+    /// The layout is the default one (a 4-byte big-endian field at offset 0), whose header
+    /// `put_header` writes with one store.
+    default_layout: bool,
 }
 
 impl FrameCodec {
@@ -172,6 +185,8 @@ impl FrameCodec {
             decoder: FrameDecoder::new(config)?,
             encoder: FrameEncoder::new(config)?,
             encoded: FrameStats::default(),
+            default_layout: config.get_length_field() == LengthField::U32Be
+                && config.get_length_field_offset() == 0,
         })
     }
 
@@ -230,6 +245,61 @@ impl FrameCodec {
     }
 }
 
+impl FrameCodec {
+    /// Appends the header whose length field holds `field` to `dst`, which has room for it.
+    ///
+    /// The default layout is one 4-byte store; the general path builds the field in a
+    /// scratch array first.
+    #[inline(always)]
+    fn put_header(&self, field: u64, dst: &mut BytesMut) {
+        if self.default_layout {
+            // `field` fits: the config limits it to what a u32 holds.
+            dst.put_u32(field as u32);
+            return;
+        }
+        let config = self.encoder.config();
+        dst.put_bytes(0, config.get_length_field_offset());
+        let mut bytes = [0; MAX_VARINT_LEN];
+        let n = config.get_length_field().write(field, &mut bytes);
+        dst.put_slice(&bytes[..n]);
+    }
+}
+
+/// Frames of at least this many bytes are read up to their end and no further.
+const LARGE_FRAME: usize = 64 * 1024;
+
+/// The room the codec asks for in front of a small frame, when it can have it without
+/// allocating.
+const READ_AHEAD: usize = 64 * 1024;
+
+/// Arranges the read buffer `src`, which starts with an incomplete frame of which `needed`
+/// more bytes are to come, so that the rest of the frame is read in place. Never allocates.
+///
+/// A large frame that will not fit in what is left of the buffer's allocation, but would
+/// fit at its front (in the space of the frames already split off), is moved there; then
+/// the buffer's capacity is cut at the frame's end, so that reads stop there and the next
+/// frame starts in an empty buffer, which costs nothing to move. In front of a small frame,
+/// room hidden by such a cut (or at the front) is taken back for reading ahead.
+#[inline]
+fn make_room(src: &mut BytesMut, needed: usize) {
+    let len = src.len();
+    if len == 0 {
+        return;
+    }
+    // `len + needed` is the frame's length, which fits in memory (the config checks it).
+    let end = len + needed;
+    if end >= LARGE_FRAME {
+        if src.capacity() < end {
+            let _ = src.try_reclaim(needed);
+        }
+        if src.capacity() > end {
+            drop(src.split_off(end));
+        }
+    } else if src.capacity() - len < READ_AHEAD {
+        let _ = src.try_reclaim(READ_AHEAD);
+    }
+}
+
 impl Default for FrameCodec {
     /// The same as [`FrameCodec::new`].
     fn default() -> Self {
@@ -254,7 +324,9 @@ impl Decoder for FrameCodec {
     /// not hold a whole frame yet.
     ///
     /// Bytes of a frame being discarded under [`Oversize::Skip`](crate::Oversize::Skip) are
-    /// dropped from `src` as they arrive. Nothing is ever reserved in `src`.
+    /// dropped from `src` as they arrive. Nothing is ever allocated in `src`; the bytes of an
+    /// incomplete frame may be moved to the front of its allocation, and its capacity cut
+    /// at the end of a large frame (see *Bounds* on [`FrameCodec`]).
     ///
     /// # Errors
     ///
@@ -292,7 +364,10 @@ impl Decoder for FrameCodec {
                     return Ok(Some(out));
                 }
                 Decoded::Skipped { consumed } => src.advance(consumed),
-                Decoded::Incomplete { .. } => return Ok(None),
+                Decoded::Incomplete { needed } => {
+                    make_room(src, needed);
+                    return Ok(None);
+                }
             }
         }
     }
@@ -384,10 +459,9 @@ impl Encoder<&[u8]> for FrameCodec {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     fn encode(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
-        let header = self.encoder.header(payload.len())?;
-        dst.reserve(header.encoded_len() + payload.len());
-        dst.put_bytes(0, header.offset());
-        dst.extend_from_slice(header.field());
+        let field = self.encoder.field_value(payload.len())?;
+        dst.reserve(self.encoder.header_len(field) + payload.len());
+        self.put_header(field, dst);
         dst.extend_from_slice(payload);
         self.encoded.frames += 1;
         self.encoded.bytes += payload.len() as u64;
@@ -679,6 +753,68 @@ mod tests {
             })
         ));
         assert_eq!(buf.capacity(), 14);
+    }
+
+    #[test]
+    fn decode_moves_a_large_frame_to_the_front_and_cuts_reads_at_its_end() {
+        const CAP: usize = 256 * 1024;
+        const FIRST: usize = 200 * 1024;
+        const SECOND: usize = 100 * 1024;
+        // A 200 KiB frame, then the header and 100 bytes of a 100 KiB one, in 256 KiB.
+        let wire = |buf: &mut BytesMut| {
+            buf.extend_from_slice(&(FIRST as u32).to_be_bytes());
+            buf.resize(4 + FIRST, 1);
+            buf.extend_from_slice(&(SECOND as u32).to_be_bytes());
+            buf.resize(4 + FIRST + 4 + 100, 2);
+        };
+        let mut c = codec(FrameConfig::default());
+        let mut buf = BytesMut::with_capacity(CAP);
+        let base = buf.as_ptr() as usize;
+        wire(&mut buf);
+        assert_eq!(c.decode(&mut buf).unwrap().unwrap().len(), FIRST);
+        // The second frame's 104 bytes are moved to the front, where all of it fits, and
+        // the buffer ends where the frame does.
+        assert!(c.decode(&mut buf).unwrap().is_none());
+        assert_eq!(buf.len(), 104);
+        assert_eq!((buf.as_ptr() as usize, buf.capacity()), (base, 4 + SECOND));
+        assert_eq!(&buf[..4], &(SECOND as u32).to_be_bytes());
+        buf.resize(4 + SECOND, 2);
+        assert_eq!(c.decode(&mut buf).unwrap().unwrap().len(), SECOND);
+        assert_eq!((buf.len(), buf.capacity()), (0, 0));
+
+        // While the first frame is held, its bytes cannot be overwritten: nothing moves,
+        // and nothing is allocated either.
+        let mut c = codec(FrameConfig::default());
+        let mut buf = BytesMut::with_capacity(CAP);
+        wire(&mut buf);
+        let first = c.decode(&mut buf).unwrap().unwrap();
+        let (ptr, cap) = (buf.as_ptr() as usize, buf.capacity());
+        assert!(c.decode(&mut buf).unwrap().is_none());
+        assert_eq!((buf.as_ptr() as usize, buf.capacity()), (ptr, cap));
+        assert_eq!(cap, CAP - 4 - FIRST);
+        assert!(first.iter().all(|&b| b == 1));
+    }
+
+    #[test]
+    fn decode_takes_back_the_room_cut_off_after_a_large_frame() {
+        let mut c = codec(FrameConfig::default());
+        let mut buf = BytesMut::with_capacity(256 * 1024);
+        buf.extend_from_slice(&(100_000u32).to_be_bytes());
+        buf.extend_from_slice(&[1; 10]);
+        assert!(c.decode(&mut buf).unwrap().is_none());
+        // Reads stop at the frame's end...
+        assert_eq!(buf.capacity(), 100_004);
+        buf.resize(100_004, 1);
+        assert_eq!(c.decode(&mut buf).unwrap().unwrap().len(), 100_000);
+        // ...so the next frame starts in an empty buffer. `Framed` asks for one byte, and
+        // gets just that, the rest of the allocation being beyond the cut.
+        assert_eq!(buf.capacity(), 0);
+        buf.reserve(1);
+        assert_eq!(buf.capacity(), 1);
+        buf.extend_from_slice(b"\x00");
+        // A small frame's header: the codec takes back room to read ahead.
+        assert!(c.decode(&mut buf).unwrap().is_none());
+        assert_eq!((buf.len(), buf.capacity()), (1, 1 + READ_AHEAD));
     }
 
     #[test]
