@@ -48,6 +48,7 @@
 //! # Quick start
 //!
 //! ```
+//! # #[cfg(feature = "std")] {
 //! use std::net::{TcpListener, TcpStream};
 //! use lenframe::{FrameReader, FrameWriter};
 //!
@@ -63,7 +64,8 @@
 //! assert_eq!(reader.read_frame()?, Some(&b"hello"[..]));
 //! assert_eq!(reader.read_frame()?, Some(&b""[..]));
 //! assert_eq!(reader.read_frame()?, None);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }
+//! # Ok::<(), Box<dyn core::error::Error>>(())
 //! ```
 //!
 //! # Layers
@@ -94,33 +96,45 @@
 //! - **No desynchronised frames.** After a framing error no frame is ever returned from the
 //!   rest of the stream, except under [`Oversize::Skip`], which discards the oversized frame
 //!   byte-exactly and stays aligned.
+#![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+mod checksum;
 mod config;
 mod decoder;
 mod encoder;
 mod error;
+mod frames;
 mod header;
+#[cfg(feature = "std")]
 mod reader;
 mod stats;
 #[cfg(feature = "tokio")]
 mod tokio_codec;
+#[cfg(feature = "std")]
 mod writer;
 
+pub use checksum::Checksum;
 pub use config::{FrameConfig, Oversize, DEFAULT_MAX_FRAME_LEN};
 pub use decoder::{Decoded, FrameDecoder};
-pub use encoder::{FrameEncoder, Header};
+pub use encoder::{FrameEncoder, Header, Trailer};
 pub use error::{ConfigError, FrameError, HeaderError};
+pub use frames::{valid_prefix, Frames, Recovery, Stop};
 pub use header::{LengthField, MAX_VARINT_LEN};
+#[cfg(feature = "std")]
 pub use reader::{FrameReader, ReadTimeout, DEFAULT_READ_CAPACITY};
 pub use stats::FrameStats;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use tokio_codec::FrameCodec;
+#[cfg(feature = "std")]
 pub use writer::{FrameWriter, DEFAULT_WRITE_CAPACITY};
 
 #[doc = include_str!("../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "std"))]
 pub struct ReadmeDoctests;
