@@ -49,7 +49,16 @@ fuzz_target!(|data: &[u8]| {
     };
     let (good, got) = (frames(&clean), frames(&hurt));
     assert!(got.len() <= good.len(), "more frames than written");
-    assert_eq!(got[..], good[..got.len()], "a damaged frame was delivered");
+    if hurt.events.iter().any(|e| matches!(e, Event::Skipped(_))) {
+        // Under Oversize::Skip a length damaged into an oversized one drops that frame, and
+        // decoding goes on: the frames delivered are then written frames, in order.
+        let mut written = good.iter();
+        for f in &got {
+            assert!(written.any(|g| g == f), "a damaged frame was delivered");
+        }
+    } else {
+        assert_eq!(got[..], good[..got.len()], "a damaged frame was delivered");
+    }
     if damaged != wire && got.len() == good.len() {
         // All frames came through: the damage was in skipped (oversized) frames only.
         assert!(hurt.events.iter().any(|e| matches!(e, Event::Skipped(_))) || hurt.end != End::Clean);

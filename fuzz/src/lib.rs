@@ -183,8 +183,9 @@ pub fn drive(config: FrameConfig, wire: &[u8], feed: Feed<'_>) -> Outcome {
                     buf.len()
                 );
                 assert_eq!(
-                    frame.end, consumed,
-                    "frame {frame:?} does not end at consumed"
+                    frame.end + config.get_checksum().len(),
+                    consumed,
+                    "frame {frame:?} does not end at consumed less the trailer"
                 );
                 assert!(frame.start <= frame.end, "frame {frame:?} is reversed");
                 let delivered = (frame.end - frame.start) as u128;
