@@ -1,16 +1,17 @@
 //! In-memory decoding of a buffer pre-filled with frames of one size: lenframe's sans-IO
-//! `FrameDecoder` and its `FrameReader` over `&[u8]`, against tokio-util's
+//! `FrameDecoder`, its zero-copy `Frames` iterator and its `FrameReader` over `&[u8]`, against tokio-util's
 //! `LengthDelimitedCodec::decode`, hand-written slice parsing (the floor for parsing) and a
 //! plain copy of the buffer (the floor for anything that moves the bytes). For reference, the
 //! loopback benchmark's baselines run in memory too: unframed payloads through a `BufReader`,
 //! and hand-written framing (`read_exact` of header and payload) over a `BufReader`.
+//! Group `checksum`: encoding and decoding with and without the CRC-32C trailer.
 
 use std::hint::black_box;
 use std::io::{self, Read};
 
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use lenframe::{Decoded, FrameConfig, FrameDecoder, FrameReader};
+use lenframe::{Checksum, Decoded, FrameConfig, FrameDecoder, FrameEncoder, FrameReader, Frames};
 use tokio_util::codec::{Decoder, LengthDelimitedCodec};
 
 /// Frame payload sizes measured.
@@ -122,6 +123,17 @@ fn decode(c: &mut Criterion) {
             });
         });
 
+        group.bench_function(id("lenframe_frames"), |b| {
+            b.iter(|| {
+                let mut frames = 0;
+                for frame in Frames::new(black_box(&wire[..]), FrameConfig::default()).unwrap() {
+                    black_box(frame.unwrap());
+                    frames += 1;
+                }
+                assert_eq!(frames, count);
+            });
+        });
+
         group.bench_function(id("lenframe_reader"), |b| {
             // One reader for all iterations: its buffer is allocated once, as in a long-lived
             // connection; each iteration hands it the whole buffer again.
@@ -158,5 +170,49 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode);
+/// The cost of the CRC-32C trailer: encoding into a reused `Vec` and decoding with `Frames`,
+/// each with and without the checksum, for the same payloads.
+fn checksum(c: &mut Criterion) {
+    let mut group = c.benchmark_group("checksum");
+    for size in [64, 1024 * 1024] {
+        let count = (TARGET_BYTES / size).max(4);
+        let payload: Vec<u8> = (0..size).map(|j| j as u8).collect();
+        for (name, sum) in [("none", Checksum::None), ("crc32c", Checksum::Crc32c)] {
+            let cfg = FrameConfig::default().max_frame_len(size).checksum(sum);
+            let enc = FrameEncoder::new(cfg).unwrap();
+            let mut wire = Vec::new();
+            for _ in 0..count {
+                enc.encode(&payload, &mut wire).unwrap();
+            }
+            group.throughput(Throughput::ElementsAndBytes {
+                elements: count as u64,
+                bytes: wire.len() as u64,
+            });
+            let id = |op: &str| BenchmarkId::new(format!("{op}_{name}"), label(size));
+            group.bench_function(id("encode"), |b| {
+                let mut out = Vec::with_capacity(wire.len());
+                b.iter(|| {
+                    out.clear();
+                    for _ in 0..count {
+                        enc.encode(black_box(&payload), &mut out).unwrap();
+                    }
+                    black_box(&out);
+                });
+            });
+            group.bench_function(id("decode"), |b| {
+                b.iter(|| {
+                    let mut frames = 0;
+                    for frame in Frames::new(black_box(&wire[..]), cfg).unwrap() {
+                        black_box(frame.unwrap());
+                        frames += 1;
+                    }
+                    assert_eq!(frames, count);
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decode, checksum);
 criterion_main!(benches);

@@ -1,5 +1,6 @@
 //! `FrameConfig`: the header layout, the frame limit and the oversize policy.
 
+use crate::checksum::Checksum;
 use crate::error::ConfigError;
 use crate::header::LengthField;
 
@@ -31,15 +32,16 @@ pub enum Oversize {
 /// A frame on the wire is
 ///
 /// ```text
-/// +---------------------+---------------+----------------------------------+
-/// | length_field_offset | length field  | payload: field + length_adjustment |
-/// |  bytes, any value   | (LengthField) |            bytes                 |
-/// +---------------------+---------------+----------------------------------+
+/// +---------------------+---------------+------------------------------------+------------+
+/// | length_field_offset | length field  | payload: field + length_adjustment | trailer    |
+/// |  bytes, any value   | (LengthField) |            bytes                   | (Checksum) |
+/// +---------------------+---------------+------------------------------------+------------+
 /// |<------------- header ------------->|
 /// ```
 ///
-/// and the frame delivered to the caller is the whole frame without its first
-/// [`num_skip`](Self::num_skip) bytes (by default, without the header).
+/// and the frame delivered to the caller is the header and payload without its first
+/// [`num_skip`](Self::num_skip) bytes (by default, the payload alone). The trailer is
+/// empty unless a [`checksum`](Self::checksum) is set.
 ///
 /// # Examples
 ///
@@ -66,6 +68,7 @@ pub struct FrameConfig {
     num_skip: Option<usize>,
     max_frame_len: Option<usize>,
     oversize: Oversize,
+    checksum: Checksum,
 }
 
 impl Default for FrameConfig {
@@ -80,6 +83,7 @@ impl Default for FrameConfig {
             num_skip: None,
             max_frame_len: None,
             oversize: Oversize::Error,
+            checksum: Checksum::None,
         }
     }
 }
@@ -141,6 +145,28 @@ impl FrameConfig {
     pub fn oversize(mut self, policy: Oversize) -> Self {
         self.oversize = policy;
         self
+    }
+
+    /// Sets the checksum written after each payload and checked before a frame is delivered
+    /// (default [`Checksum::None`]). See [`Checksum`] for the wire layout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{Checksum, FrameConfig};
+    ///
+    /// let cfg = FrameConfig::default().checksum(Checksum::Crc32c);
+    /// assert_eq!(cfg.get_checksum(), Checksum::Crc32c);
+    /// ```
+    #[must_use]
+    pub fn checksum(mut self, checksum: Checksum) -> Self {
+        self.checksum = checksum;
+        self
+    }
+
+    /// The checksum after each payload.
+    pub fn get_checksum(&self) -> Checksum {
+        self.checksum
     }
 
     /// The length field layout.
@@ -206,7 +232,7 @@ impl FrameConfig {
     ///
     /// A [`ConfigError`] when the limit exceeds what the field can express, no length at
     /// all can be expressed, more bytes are stripped than the shortest header holds, or
-    /// the longest frame would not fit in a `usize`.
+    /// the longest frame (header, payload and checksum) would not fit in a `usize`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let Some(largest) = self.largest_payload() else {
             return Err(ConfigError::NoValidLength {
@@ -225,9 +251,11 @@ impl FrameConfig {
                 });
             }
         }
+        // The trailer counts with the header: what is around the payload.
         let header_len = self
             .length_field_offset
             .checked_add(self.length_field.max_len())
+            .and_then(|h| h.checked_add(self.checksum.len()))
             .ok_or(ConfigError::FrameTooLargeForMemory {
                 header_len: usize::MAX,
                 max,
@@ -340,5 +368,22 @@ mod tests {
             offset.validate(),
             Err(ConfigError::FrameTooLargeForMemory { .. })
         ));
+    }
+
+    #[test]
+    fn checksum_trailer_counts_toward_memory() {
+        // 8 + 8 header bytes and the limit fill a usize exactly: no room for a trailer.
+        let cfg = FrameConfig::default()
+            .length_field(LengthField::U64Be)
+            .length_field_offset(8)
+            .max_frame_len(usize::MAX - 16);
+        assert_eq!(cfg.validate(), Ok(()));
+        assert_eq!(
+            cfg.checksum(Checksum::Crc32c).validate(),
+            Err(ConfigError::FrameTooLargeForMemory {
+                header_len: 20,
+                max: usize::MAX - 16
+            })
+        );
     }
 }

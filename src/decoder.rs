@@ -1,7 +1,8 @@
 //! The sans-IO decoder: bytes in, "frame here", "need more" or an error out.
 
-use std::ops::Range;
+use core::ops::Range;
 
+use crate::checksum::crc32c_append;
 use crate::config::{FrameConfig, Oversize};
 use crate::error::{ConfigError, FrameError, HeaderError};
 use crate::header::LengthField;
@@ -14,8 +15,9 @@ pub enum Decoded {
     /// A whole frame is at the front of the buffer.
     ///
     /// The caller delivers `buf[frame]` and then drops the first `consumed` bytes of its
-    /// buffer. `frame.end == consumed`, and `frame.start` is the number of stripped header
-    /// bytes.
+    /// buffer. `frame.start` is the number of stripped header bytes, and `frame.end` is
+    /// where the payload ends: `consumed` itself, or, in a layout with a
+    /// [`Checksum`](crate::Checksum), `consumed` minus the trailer (which was checked).
     Frame {
         /// Where the delivered frame lies in the buffer.
         frame: Range<usize>,
@@ -42,7 +44,8 @@ pub enum Decoded {
 enum State {
     /// Waiting for a complete header.
     Header,
-    /// The header was parsed: the frame is `header_len + payload_len` bytes long.
+    /// The header was parsed: the frame is `header_len + payload_len` bytes long, plus the
+    /// checksum trailer.
     Payload {
         header_len: usize,
         payload_len: usize,
@@ -93,6 +96,8 @@ pub struct FrameDecoder {
     /// The layout is the default one (a 4-byte big-endian field at offset 0), which
     /// `decode_header` reads without going through the general `LengthField::read`.
     default_layout: bool,
+    /// The checksum trailer's length: 0 (none) or 4 (CRC-32C).
+    trailer: usize,
     state: State,
     stats: FrameStats,
 }
@@ -112,6 +117,7 @@ impl FrameDecoder {
             adjustment: config.get_length_adjustment() as i64,
             default_layout: config.get_length_field() == LengthField::U32Be
                 && config.get_length_field_offset() == 0,
+            trailer: config.get_checksum().len(),
             config,
             state: State::Header,
             stats: FrameStats::default(),
@@ -146,6 +152,8 @@ impl FrameDecoder {
     ///   error; under [`Oversize::Skip`] the following calls discard the frame
     ///   ([`Decoded::Skipped`]) and go on.
     /// - [`FrameError::InvalidHeader`] for a header no bytes could make valid. Fatal.
+    /// - [`FrameError::ChecksumMismatch`] when a whole frame is here and its trailer does
+    ///   not match its bytes (layouts with a [`Checksum`](crate::Checksum)). Fatal.
     #[inline]
     pub fn decode(&mut self, buf: &[u8]) -> Result<Decoded, FrameError> {
         match self.state {
@@ -153,7 +161,7 @@ impl FrameDecoder {
             State::Payload {
                 header_len,
                 payload_len,
-            } => Ok(self.decode_payload(buf, header_len, payload_len)),
+            } => self.decode_payload(buf, header_len, payload_len),
             _ => self.decode_rare(buf),
         }
     }
@@ -228,8 +236,9 @@ impl FrameDecoder {
             Some(payload) if payload <= self.max as u64 => payload as usize,
             _ => return Err(self.refuse(field, header_len)),
         };
-        // payload <= max, and the config checked that max_header_len + max fits in usize.
-        let total = header_len + payload_len;
+        // payload <= max, and the config checked that max_header_len + max + trailer fits in
+        // usize.
+        let total = header_len + payload_len + self.trailer;
         if buf.len() < total {
             self.state = State::Payload {
                 header_len,
@@ -240,7 +249,7 @@ impl FrameDecoder {
             });
         }
         // The whole frame is here: the state stays `Header`.
-        Ok(self.deliver(header_len, total))
+        self.deliver(buf, header_len, total)
     }
 
     /// The error for a header whose adjusted length is negative or over the limit, and the
@@ -258,7 +267,9 @@ impl FrameDecoder {
         match self.config.get_oversize() {
             Oversize::Error => self.fail(err),
             Oversize::Skip => {
-                let total = len.saturating_add(header_len as u64);
+                let total = len
+                    .saturating_add(header_len as u64)
+                    .saturating_add(self.trailer as u64);
                 self.state = State::Discard {
                     remaining: total,
                     total,
@@ -270,27 +281,54 @@ impl FrameDecoder {
     }
 
     #[inline]
-    fn decode_payload(&mut self, buf: &[u8], header_len: usize, payload_len: usize) -> Decoded {
-        let total = header_len + payload_len;
+    fn decode_payload(
+        &mut self,
+        buf: &[u8],
+        header_len: usize,
+        payload_len: usize,
+    ) -> Result<Decoded, FrameError> {
+        let total = header_len + payload_len + self.trailer;
         if buf.len() < total {
-            return Decoded::Incomplete {
+            return Ok(Decoded::Incomplete {
                 needed: total - buf.len(),
-            };
+            });
         }
         self.state = State::Header;
-        self.deliver(header_len, total)
+        self.deliver(buf, header_len, total)
     }
 
-    /// The answer for a whole frame of `total` bytes at the front of the buffer.
+    /// The answer for a whole frame of `total` bytes (trailer included) at the front of
+    /// `buf`, once its checksum, if the layout has one, matches.
     #[inline]
-    fn deliver(&mut self, header_len: usize, total: usize) -> Decoded {
+    fn deliver(
+        &mut self,
+        buf: &[u8],
+        header_len: usize,
+        total: usize,
+    ) -> Result<Decoded, FrameError> {
+        let end = total - self.trailer;
+        if self.trailer != 0 {
+            self.verify(&buf[..total])?;
+        }
         let skip = self.config.get_num_skip().unwrap_or(header_len);
         self.stats.frames += 1;
-        self.stats.bytes += (total - skip) as u64;
-        Decoded::Frame {
-            frame: skip..total,
+        self.stats.bytes += (end - skip) as u64;
+        Ok(Decoded::Frame {
+            frame: skip..end,
             consumed: total,
+        })
+    }
+
+    /// Checks the CRC-32C trailer at the end of `frame` against the bytes before it.
+    #[inline(never)]
+    fn verify(&mut self, frame: &[u8]) -> Result<(), FrameError> {
+        let (covered, trailer) = frame.split_at(frame.len() - 4);
+        let expected = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+        let computed = crc32c_append(0, covered);
+        if computed == expected {
+            return Ok(());
         }
+        Err(self.fail(FrameError::ChecksumMismatch { expected, computed }))
     }
 
     fn discard(&mut self, buf: &[u8], remaining: u64, total: u64) -> Decoded {

@@ -1,8 +1,12 @@
 //! The sans-IO encoder: the header for a payload length, checked before anything is written.
 
+#[cfg(feature = "alloc")]
+use alloc::vec::Vec;
+
+use crate::checksum::{crc32c_append, Checksum};
 use crate::config::FrameConfig;
 use crate::error::{ConfigError, FrameError};
-use crate::header::{LengthField, MAX_VARINT_LEN};
+use crate::header::MAX_VARINT_LEN;
 
 /// The header of one frame, ready to be written: `offset` zero bytes, then the length field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +36,8 @@ impl Header {
     }
 
     /// Appends the header's bytes to `out`.
+    #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     #[inline]
     pub fn write_into(&self, out: &mut Vec<u8>) {
         if self.offset > 0 {
@@ -41,12 +47,49 @@ impl Header {
     }
 }
 
+/// The checksum trailer of one frame, ready to be written after its payload: empty for a
+/// layout without a [`Checksum`], else the 4 little-endian bytes of the CRC-32C.
+///
+/// Made by [`FrameEncoder::trailer`].
+///
+/// # Examples
+///
+/// ```
+/// use lenframe::{Checksum, FrameConfig, FrameEncoder};
+///
+/// let enc = FrameEncoder::new(FrameConfig::default().checksum(Checksum::Crc32c))?;
+/// let trailer = enc.trailer(b"\x00\x00\x00\x02", b"hi");
+/// assert_eq!(trailer.as_bytes(), b"\x97\x80\xb9\x1c");
+/// # Ok::<(), lenframe::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trailer {
+    bytes: [u8; 4],
+    len: u8,
+}
+
+impl Trailer {
+    /// The trailer's bytes: as many as [`FrameEncoder::trailer_len`].
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl AsRef<[u8]> for Trailer {
+    #[inline]
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
 /// A sans-IO frame encoder: it checks a payload length against the layout and the limit
 /// and produces the header, so that nothing is written for a frame that must be refused.
 ///
 /// # Examples
 ///
 /// ```
+/// # #[cfg(feature = "alloc")] {
 /// use lenframe::{FrameConfig, FrameEncoder, FrameError};
 ///
 /// let enc = FrameEncoder::new(FrameConfig::default().max_frame_len(16))?;
@@ -58,7 +101,8 @@ impl Header {
 /// let err = enc.encode(&[0; 17], &mut wire).unwrap_err();
 /// assert!(matches!(err, FrameError::TooLarge { len: 17, max: 16 }));
 /// assert_eq!(wire.len(), 9);
-/// # Ok::<(), FrameError>(())
+/// # }
+/// # Ok::<(), lenframe::FrameError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct FrameEncoder {
@@ -66,7 +110,9 @@ pub struct FrameEncoder {
     max: usize,
     /// The layout is the default one (a 4-byte big-endian field at offset 0), whose header
     /// `append_header` writes directly.
+    #[cfg(feature = "std")]
     default_layout: bool,
+    checksum: Checksum,
 }
 
 impl FrameEncoder {
@@ -79,8 +125,10 @@ impl FrameEncoder {
         config.validate()?;
         Ok(FrameEncoder {
             max: config.get_max_frame_len(),
-            default_layout: config.get_length_field() == LengthField::U32Be
+            #[cfg(feature = "std")]
+            default_layout: config.get_length_field() == crate::LengthField::U32Be
                 && config.get_length_field_offset() == 0,
+            checksum: config.get_checksum(),
             config,
         })
     }
@@ -124,7 +172,9 @@ impl FrameEncoder {
         u64::try_from(field).map_err(|_| self.refuse(payload_len))
     }
 
-    /// The header's length for a length field holding `field`.
+    /// The header's length for a length field holding `field`. (This and `append_header`
+    /// are the blocking writer's fast path.)
+    #[cfg(feature = "std")]
     #[inline(always)]
     pub(crate) fn header_len(&self, field: u64) -> usize {
         if self.default_layout {
@@ -137,6 +187,7 @@ impl FrameEncoder {
     /// Appends the header whose length field holds `field` (from
     /// [`field_value`](Self::field_value)) to `out`: what [`Header::write_into`] appends,
     /// without building the `Header`.
+    #[cfg(feature = "std")]
     #[inline(always)]
     pub(crate) fn append_header(&self, field: u64, out: &mut Vec<u8>) {
         if self.default_layout {
@@ -176,31 +227,100 @@ impl FrameEncoder {
         }
     }
 
-    /// The bytes a frame with a payload of `payload_len` bytes takes on the wire.
+    /// The bytes a frame with a payload of `payload_len` bytes takes on the wire: header,
+    /// payload and checksum trailer.
     ///
     /// # Errors
     ///
     /// As for [`header`](Self::header).
     pub fn encoded_len(&self, payload_len: usize) -> Result<usize, FrameError> {
-        // The config guarantees that max_header_len + max fits in usize.
-        Ok(self.header(payload_len)?.encoded_len() + payload_len)
+        // The config guarantees that max_header_len + max + trailer fits in usize.
+        Ok(self.header(payload_len)?.encoded_len() + payload_len + self.trailer_len())
     }
 
-    /// Appends the frame (header, then payload) to `out`.
+    /// The length of the checksum trailer that follows each payload: 0 without a
+    /// [`Checksum`], 4 with [`Checksum::Crc32c`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{Checksum, FrameConfig, FrameEncoder};
+    ///
+    /// assert_eq!(FrameEncoder::new(FrameConfig::default())?.trailer_len(), 0);
+    /// let crc = FrameConfig::default().checksum(Checksum::Crc32c);
+    /// assert_eq!(FrameEncoder::new(crc)?.trailer_len(), 4);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    #[inline]
+    pub fn trailer_len(&self) -> usize {
+        self.checksum.len()
+    }
+
+    /// The trailer to write after the payload of a frame whose header bytes are `header`.
+    ///
+    /// The checksum covers the header's bytes (offset zeros and length field, exactly as
+    /// written) followed by the payload's; it is the same wherever that run of bytes is cut
+    /// between the two arguments, so a writer that already has header and payload side by
+    /// side may pass them all as `header` and an empty `payload`. Without a [`Checksum`]
+    /// the trailer is empty and nothing is computed.
+    ///
+    /// A writer emits, for each frame: the header ([`header`](Self::header)), the payload,
+    /// then these bytes; [`encode`](Self::encode) does all three into a `Vec`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{Checksum, FrameConfig, FrameEncoder};
+    ///
+    /// let enc = FrameEncoder::new(FrameConfig::default().checksum(Checksum::Crc32c))?;
+    /// let header = enc.header(2)?;
+    /// let mut header_bytes = vec![0; header.offset()];
+    /// header_bytes.extend_from_slice(header.field());
+    ///
+    /// // Header and payload apart (a vectored write), or side by side: the same trailer.
+    /// let apart = enc.trailer(&header_bytes, b"hi");
+    /// let together = enc.trailer(b"\x00\x00\x00\x02hi", b"");
+    /// assert_eq!(apart, together);
+    /// assert_eq!(apart.as_bytes(), b"\x97\x80\xb9\x1c");
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    #[inline]
+    pub fn trailer(&self, header: &[u8], payload: &[u8]) -> Trailer {
+        match self.checksum {
+            Checksum::None => Trailer {
+                bytes: [0; 4],
+                len: 0,
+            },
+            Checksum::Crc32c => Trailer {
+                bytes: crc32c_append(crc32c_append(0, header), payload).to_le_bytes(),
+                len: 4,
+            },
+        }
+    }
+
+    /// Appends the frame (header, payload, then the checksum trailer if the layout has one)
+    /// to `out`.
     ///
     /// # Errors
     ///
     /// As for [`header`](Self::header); `out` is then left unchanged.
+    #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub fn encode(&self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), FrameError> {
         let header = self.header(payload.len())?;
-        out.reserve(header.encoded_len() + payload.len());
+        out.reserve(header.encoded_len() + payload.len() + self.trailer_len());
+        let mark = out.len();
         header.write_into(out);
         out.extend_from_slice(payload);
+        if self.trailer_len() != 0 {
+            let trailer = self.trailer(&out[mark..], &[]);
+            out.extend_from_slice(trailer.as_bytes());
+        }
         Ok(())
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use crate::LengthField;

@@ -1,7 +1,8 @@
 //! The one error type of the crate, and the reasons a header can be invalid.
 
+use core::time::Duration;
+#[cfg(feature = "std")]
 use std::io;
-use std::time::Duration;
 
 use crate::deadline::TimeLimit;
 
@@ -64,10 +65,11 @@ pub enum ConfigError {
         /// The shortest header this layout can have.
         header_len: usize,
     },
-    /// The largest frame (header plus `max_frame_len`) does not fit in a `usize`.
+    /// The largest frame (header, `max_frame_len` and checksum trailer) does not fit in a
+    /// `usize`.
     #[error("header of {header_len} bytes plus max_frame_len {max} does not fit in memory")]
     FrameTooLargeForMemory {
-        /// The longest header this layout can have.
+        /// The longest header this layout can have, plus the checksum trailer.
         header_len: usize,
         /// The configured limit.
         max: usize,
@@ -80,8 +82,9 @@ pub enum ConfigError {
 /// Everything that can go wrong while framing.
 ///
 /// Messages are lower-case, without a final period, and name the numbers involved.
-/// [`From<FrameError> for io::Error`](#impl-From%3CFrameError%3E-for-Error) maps each variant
-/// to a fitting [`io::ErrorKind`], so code that speaks `io::Result` can use `?`.
+/// With the `std` feature, [`From<FrameError> for io::Error`](#impl-From%3CFrameError%3E-for-Error)
+/// maps each variant to a fitting `io::ErrorKind`, so code that speaks `io::Result` can use
+/// `?`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FrameError {
@@ -120,6 +123,16 @@ pub enum FrameError {
     /// The header can never become valid, whatever bytes follow.
     #[error("invalid frame header: {0}")]
     InvalidHeader(#[from] HeaderError),
+    /// A frame's checksum trailer does not match its header and payload (a layout with a
+    /// [`Checksum`](crate::Checksum)): the bytes were damaged. Reported before the frame is
+    /// delivered, and fatal: nothing after a damaged frame can be trusted to be aligned.
+    #[error("frame checksum mismatch: trailer says {expected:#010x}, bytes give {computed:#010x}")]
+    ChecksumMismatch {
+        /// The checksum read from the frame's trailer.
+        expected: u32,
+        /// The checksum computed over the frame's header and payload.
+        computed: u32,
+    },
     /// The per-frame deadline passed before the frame was complete.
     ///
     /// The bytes received so far are kept: the next read resumes the same frame, with a
@@ -161,6 +174,8 @@ pub enum FrameError {
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
     /// The underlying reader or writer failed.
+    #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -169,6 +184,8 @@ impl FrameError {
     /// Returns `true` for `Io` errors that only mean "not now": [`io::ErrorKind::WouldBlock`]
     /// and [`io::ErrorKind::TimedOut`]. After such an error every adapter keeps its state,
     /// so calling again later resumes with nothing lost or repeated.
+    #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     pub fn is_would_block(&self) -> bool {
         matches!(self, FrameError::Io(e) if is_transient(e.kind()))
     }
@@ -182,27 +199,32 @@ impl FrameError {
                 FrameError::Truncated { expected, received }
             }
             FrameError::InvalidHeader(e) => FrameError::InvalidHeader(e),
+            FrameError::ChecksumMismatch { expected, computed } => {
+                FrameError::ChecksumMismatch { expected, computed }
+            }
             _ => return None,
         })
     }
 }
 
 /// `WouldBlock` and `TimedOut`: the operation may succeed if tried again later.
+#[cfg(feature = "std")]
 pub(crate) fn is_transient(kind: io::ErrorKind) -> bool {
     matches!(kind, io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
+#[cfg(feature = "std")]
 impl From<FrameError> for io::Error {
     /// `Io` errors are returned as they were; the others are wrapped with a fitting kind:
-    /// `TooLarge`, `InvalidHeader` → `InvalidData`; `Truncated` → `UnexpectedEof`;
-    /// `TimedOut` → `TimedOut`; `OverBudget` → `OutOfMemory`; `TooShort`, `Config` →
-    /// `InvalidInput`; `Poisoned` → `Other`.
+    /// `TooLarge`, `InvalidHeader`, `ChecksumMismatch` → `InvalidData`; `Truncated` →
+    /// `UnexpectedEof`; `TimedOut` → `TimedOut`; `OverBudget` → `OutOfMemory`; `TooShort`,
+    /// `Config` → `InvalidInput`; `Poisoned` → `Other`.
     fn from(err: FrameError) -> io::Error {
         let kind = match err {
             FrameError::Io(e) => return e,
-            FrameError::TooLarge { .. } | FrameError::InvalidHeader(_) => {
-                io::ErrorKind::InvalidData
-            }
+            FrameError::TooLarge { .. }
+            | FrameError::InvalidHeader(_)
+            | FrameError::ChecksumMismatch { .. } => io::ErrorKind::InvalidData,
             FrameError::Truncated { .. } => io::ErrorKind::UnexpectedEof,
             FrameError::TimedOut { .. } => io::ErrorKind::TimedOut,
             FrameError::OverBudget { .. } => io::ErrorKind::OutOfMemory,

@@ -208,7 +208,7 @@ fn write_varint(mut value: u64, out: &mut [u8]) -> usize {
     i + 1
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

@@ -48,6 +48,7 @@
 //! # Quick start
 //!
 //! ```
+//! # #[cfg(feature = "std")] {
 //! use std::net::{TcpListener, TcpStream};
 //! use lenframe::{FrameReader, FrameWriter};
 //!
@@ -63,7 +64,8 @@
 //! assert_eq!(reader.read_frame()?, Some(&b"hello"[..]));
 //! assert_eq!(reader.read_frame()?, Some(&b""[..]));
 //! assert_eq!(reader.read_frame()?, None);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }
+//! # Ok::<(), Box<dyn core::error::Error>>(())
 //! ```
 //!
 //! # Layers
@@ -107,18 +109,27 @@
 //! - **No desynchronised frames.** After a framing error no frame is ever returned from the
 //!   rest of the stream, except under [`Oversize::Skip`], which discards the oversized frame
 //!   byte-exactly and stays aligned.
+#![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+#[cfg(feature = "std")]
 mod budget;
+mod checksum;
 mod config;
 mod deadline;
 mod decoder;
 mod encoder;
 mod error;
+mod frames;
 mod header;
+#[cfg(feature = "std")]
 mod read_state;
+#[cfg(feature = "std")]
 mod reader;
 mod stats;
 #[cfg(feature = "tokio")]
@@ -126,25 +137,34 @@ mod stats;
 pub mod tokio;
 #[cfg(feature = "tokio")]
 mod tokio_codec;
+#[cfg(feature = "std")]
 mod write_state;
+#[cfg(feature = "std")]
 mod writer;
 
+#[cfg(feature = "std")]
 pub use budget::{Charge, MemoryBudget};
+pub use checksum::Checksum;
 pub use config::{FrameConfig, Oversize, DEFAULT_MAX_FRAME_LEN};
 pub use deadline::{FrameDeadline, TimeLimit};
 pub use decoder::{Decoded, FrameDecoder};
-pub use encoder::{FrameEncoder, Header};
+pub use encoder::{FrameEncoder, Header, Trailer};
 pub use error::{ConfigError, FrameError, HeaderError};
+pub use frames::{valid_prefix, Frames, Recovery, Stop};
 pub use header::{LengthField, MAX_VARINT_LEN};
+#[cfg(feature = "std")]
 pub use read_state::{ReadState, DEFAULT_READ_CAPACITY};
+#[cfg(feature = "std")]
 pub use reader::{FrameReader, ReadTimeout};
 pub use stats::FrameStats;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use tokio_codec::FrameCodec;
+#[cfg(feature = "std")]
 pub use write_state::{Accept, LargeWrite, WriteState, DEFAULT_WRITE_CAPACITY};
+#[cfg(feature = "std")]
 pub use writer::FrameWriter;
 
 #[doc = include_str!("../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "std"))]
 pub struct ReadmeDoctests;

@@ -3,6 +3,7 @@
 //! The documentation, with a `Framed` example, is on [`FrameCodec`].
 
 use std::fmt;
+use std::ops::Range;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
@@ -334,7 +335,8 @@ impl Decoder for FrameCodec {
     ///   [`Oversize::Error`](crate::Oversize::Error) every later call returns it again; under
     ///   [`Oversize::Skip`](crate::Oversize::Skip) it is returned once and the frame is then
     ///   discarded.
-    /// - [`FrameError::InvalidHeader`] for a header no bytes could make valid; fatal.
+    /// - [`FrameError::InvalidHeader`] for a header no bytes could make valid, and
+    ///   [`FrameError::ChecksumMismatch`] for a damaged frame in a checksummed layout; fatal.
     ///
     /// # Examples
     ///
@@ -359,9 +361,7 @@ impl Decoder for FrameCodec {
         loop {
             match self.decoder.decode(src)? {
                 Decoded::Frame { frame, consumed } => {
-                    let mut out = src.split_to(consumed);
-                    out.advance(frame.start);
-                    return Ok(Some(out));
+                    return Ok(Some(split_frame(src, frame, consumed)))
                 }
                 Decoded::Skipped { consumed } => src.advance(consumed),
                 Decoded::Incomplete { needed } => {
@@ -407,11 +407,7 @@ impl Decoder for FrameCodec {
         // answers either a clean end or `Truncated`.
         match self.decoder.decode_eof(src)? {
             None => Ok(None),
-            Some(Decoded::Frame { frame, consumed }) => {
-                let mut out = src.split_to(consumed);
-                out.advance(frame.start);
-                Ok(Some(out))
-            }
+            Some(Decoded::Frame { frame, consumed }) => Ok(Some(split_frame(src, frame, consumed))),
             // Unreachable after `decode` returned `Ok(None)`, but if the core ever answers
             // so, carry on with what is left rather than lose it.
             Some(Decoded::Skipped { consumed }) => {
@@ -423,10 +419,20 @@ impl Decoder for FrameCodec {
     }
 }
 
+/// Splits a decoded frame off the front of `src`: the first `consumed` bytes go, and
+/// `src[frame]` (without stripped header bytes and checksum trailer) is returned.
+fn split_frame(src: &mut BytesMut, frame: Range<usize>, consumed: usize) -> BytesMut {
+    let mut out = src.split_to(consumed);
+    out.truncate(frame.end);
+    out.advance(frame.start);
+    out
+}
+
 impl Encoder<&[u8]> for FrameCodec {
     type Error = FrameError;
 
-    /// Appends one frame (the header, then `payload`) to `dst`.
+    /// Appends one frame (the header, then `payload`, then the checksum trailer if the
+    /// layout has one) to `dst`.
     ///
     /// # Errors
     ///
@@ -460,9 +466,15 @@ impl Encoder<&[u8]> for FrameCodec {
     /// ```
     fn encode(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
         let field = self.encoder.field_value(payload.len())?;
-        dst.reserve(self.encoder.header_len(field) + payload.len());
+        let trailer_len = self.encoder.trailer_len();
+        dst.reserve(self.encoder.header_len(field) + payload.len() + trailer_len);
+        let mark = dst.len();
         self.put_header(field, dst);
         dst.extend_from_slice(payload);
+        if trailer_len != 0 {
+            let trailer = self.encoder.trailer(&dst[mark..], &[]);
+            dst.extend_from_slice(trailer.as_bytes());
+        }
         self.encoded.frames += 1;
         self.encoded.bytes += payload.len() as u64;
         Ok(())

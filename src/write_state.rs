@@ -4,7 +4,7 @@
 use std::io::{self, IoSlice};
 
 use crate::config::FrameConfig;
-use crate::encoder::FrameEncoder;
+use crate::encoder::{FrameEncoder, Trailer};
 use crate::error::{is_transient, ConfigError, FrameError};
 use crate::stats::FrameStats;
 
@@ -82,8 +82,21 @@ pub struct LargeWrite {
     mark: usize,
     /// Payload bytes written so far.
     sent: usize,
+    /// What goes after the payload (a checksum, or nothing), and how much of it went out.
+    trailer: Trailer,
+    trailer_sent: usize,
     /// The frame was accepted or refused: nothing more to do for it.
     done: bool,
+}
+
+impl LargeWrite {
+    /// The trailer's bytes not yet written.
+    fn trailer_rest(&self) -> &[u8] {
+        self.trailer
+            .as_bytes()
+            .get(self.trailer_sent..)
+            .unwrap_or_default()
+    }
 }
 
 impl Default for WriteState {
@@ -174,7 +187,8 @@ impl WriteState {
             return Err(FrameError::Poisoned);
         }
         let field = self.encoder.field_value(payload.len())?;
-        let frame_len = self.encoder.header_len(field) + payload.len();
+        let trailer_len = self.encoder.trailer_len();
+        let frame_len = self.encoder.header_len(field) + payload.len() + trailer_len;
         if frame_len > self.capacity {
             return Ok(Accept::Large);
         }
@@ -182,14 +196,26 @@ impl WriteState {
             // Bytes are pending: a frame no larger than the capacity fits in an empty buffer.
             return Ok(Accept::FlushFirst);
         }
+        let mark = self.buf.len();
         self.encoder.append_header(field, &mut self.buf);
         self.buf.extend_from_slice(payload);
+        if trailer_len != 0 {
+            self.append_trailer(mark);
+        }
         self.count(payload.len());
         Ok(Accept::Buffered)
     }
 
+    /// Appends the checksum of the frame that starts at `mark` in the buffer.
+    #[cold]
+    fn append_trailer(&mut self, mark: usize) {
+        let trailer = self.encoder.trailer(&self.buf[mark..], &[]);
+        self.buf.extend_from_slice(trailer.as_bytes());
+    }
+
     /// Starts a frame [`accept`](Self::accept) answered [`Accept::Large`] for: puts its
-    /// header behind the buffered bytes. Nothing is accepted yet.
+    /// header behind the buffered bytes and computes its trailer (a checksum, if the layout
+    /// has one). Nothing is accepted yet.
     ///
     /// # Errors
     ///
@@ -207,12 +233,15 @@ impl WriteState {
         Ok(LargeWrite {
             mark,
             sent: 0,
+            trailer: self.encoder.trailer(&self.buf[mark..], payload),
+            trailer_sent: 0,
             done: false,
         })
     }
 
     /// What to pass to one vectored write of a large frame: the bytes buffered before it and
-    /// its header, then the rest of its payload.
+    /// its header, then the rest of its payload, then the rest of its trailer (empty unless
+    /// the layout has a checksum).
     ///
     /// # Examples
     ///
@@ -224,13 +253,19 @@ impl WriteState {
     /// let large = state.begin_large(b"hello")?;
     /// let slices = state.large_slices(&large, b"hello");
     /// assert_eq!((&*slices[0], &*slices[1]), (&b"\x00\x00\x00\x05"[..], &b"hello"[..]));
+    /// assert!(slices[2].is_empty()); // no checksum in this layout
     /// # Ok::<(), lenframe::FrameError>(())
     /// ```
     #[inline]
-    pub fn large_slices<'a>(&'a self, large: &LargeWrite, payload: &'a [u8]) -> [IoSlice<'a>; 2] {
+    pub fn large_slices<'a>(
+        &'a self,
+        large: &'a LargeWrite,
+        payload: &'a [u8],
+    ) -> [IoSlice<'a>; 3] {
         [
             IoSlice::new(&self.buf[self.written..]),
             IoSlice::new(payload.get(large.sent..).unwrap_or_default()),
+            IoSlice::new(large.trailer_rest()),
         ]
     }
 
@@ -271,12 +306,18 @@ impl WriteState {
         let err = match result {
             Ok(0) => io::Error::from(io::ErrorKind::WriteZero),
             Ok(n) => {
+                // A writer that claims more than it was given is broken; never count past
+                // what it was given.
                 let from_buf = n.min(self.buf.len() - self.written);
                 self.written += from_buf;
-                // A writer that claims more than it was given is broken; never slice past
-                // the payload for it.
-                large.sent = (large.sent + n - from_buf).min(payload.len());
-                if self.written < self.buf.len() || large.sent < payload.len() {
+                let from_payload = (n - from_buf).min(payload.len() - large.sent);
+                large.sent += from_payload;
+                let from_trailer = (n - from_buf - from_payload).min(large.trailer_rest().len());
+                large.trailer_sent += from_trailer;
+                if self.written < self.buf.len()
+                    || large.sent < payload.len()
+                    || !large.trailer_rest().is_empty()
+                {
                     return None;
                 }
                 large.done = true;
@@ -328,6 +369,7 @@ impl WriteState {
         }
         self.buf
             .extend_from_slice(payload.get(large.sent..).unwrap_or_default());
+        self.buf.extend_from_slice(large.trailer_rest());
         self.count(payload.len());
         true
     }

@@ -23,7 +23,7 @@ use support::relay::Event;
 use support::strategies::{
     any_config, any_field, capacity_step, cuts, expected_events, frames, frames_with_oversize,
     min_payload, proptest_config, reference_delivered, reference_field, reference_frame,
-    reference_header, reference_stream,
+    reference_header, reference_stream, trailer_len,
 };
 
 /// Feeds `pieces` one after the other to a decoder, as a reader would (a buffer that starts
@@ -40,7 +40,7 @@ fn drive(cfg: FrameConfig, pieces: &[&[u8]]) -> Vec<Event> {
         loop {
             match dec.decode(&buf) {
                 Ok(Decoded::Frame { frame, consumed }) => {
-                    assert!(consumed <= buf.len() && frame.end == consumed);
+                    assert!(consumed <= buf.len() && frame.end + trailer_len(&cfg) == consumed);
                     assert!(dec.is_at_boundary());
                     events.push(Event::Frame(buf[frame].to_vec()));
                     buf.drain(..consumed);
@@ -214,7 +214,7 @@ proptest! {
             prop_assert_eq!(header.offset(), cfg.get_length_field_offset());
             prop_assert_eq!(header.encoded_len(), want.len());
             prop_assert_eq!(header.field(), &want[header.offset()..]);
-            prop_assert_eq!(enc.encoded_len(p.len()).unwrap(), want.len() + p.len());
+            prop_assert_eq!(enc.encoded_len(p.len()).unwrap(), want.len() + p.len() + trailer_len(&cfg));
             let before = wire.len();
             enc.encode(p, &mut wire).unwrap();
             prop_assert_eq!(&wire[before..], &reference_frame(&cfg, p)[..]);
@@ -331,6 +331,7 @@ proptest! {
         let adj = cfg.get_length_adjustment();
         let payload = i128::from(value) + adj as i128;
         let max = cfg.get_max_frame_len();
+        let trailer = trailer_len(&cfg);
         let mut dec = FrameDecoder::new(cfg).unwrap();
         for cut in 0..header.len() {
             let got = dec.decode(&header[..cut]).unwrap();
@@ -356,18 +357,19 @@ proptest! {
             }
             if cfg.get_oversize() == Oversize::Skip {
                 prop_assert_eq!(dec.stats().skipped_frames, 1);
-                let total = len.saturating_add(header.len() as u64);
+                let total = len.saturating_add((header.len() + trailer) as u64);
                 prop_assert_eq!(dec.progress(0, 1), (total, 0));
                 prop_assert!(!dec.is_at_boundary());
             }
-        } else if payload == 0 {
+        } else if payload == 0 && trailer == 0 {
             let skip = cfg.get_num_skip().unwrap_or(header.len());
             prop_assert_eq!(got.unwrap(), Decoded::Frame { frame: skip..header.len(), consumed: header.len() });
             prop_assert!(dec.is_at_boundary());
         } else {
-            prop_assert_eq!(got.unwrap(), Decoded::Incomplete { needed: payload as usize });
+            let rest = payload as usize + trailer;
+            prop_assert_eq!(got.unwrap(), Decoded::Incomplete { needed: rest });
             prop_assert!(!dec.is_at_boundary());
-            prop_assert_eq!(dec.progress(header.len(), payload as usize), (header.len() as u64 + payload as u64, header.len() as u64));
+            prop_assert_eq!(dec.progress(header.len(), rest), ((header.len() + rest) as u64, header.len() as u64));
         }
     }
 

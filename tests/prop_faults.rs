@@ -28,7 +28,7 @@ use proptest::sample::Index;
 use support::relay::{Counting, Event};
 use support::strategies::{
     any_config, capacity_step, config_and_payloads, expected_events, frames, frames_with_oversize,
-    proptest_config, reference_stream, writer_capacity,
+    proptest_config, reference_stream, trailer_len, writer_capacity,
 };
 use support::{tcp_pair, unix_pair, ScriptedReader, ScriptedWriter, Step};
 
@@ -226,7 +226,7 @@ proptest! {
         let tries = script.len() + want.len() + 2;
         let source = Counting::new(ScriptedReader::new(data.clone(), script));
         let mut r = FrameReader::with_capacity(source, cfg, step).unwrap();
-        let frame_cap = (cfg.max_header_len() + cfg.get_max_frame_len()) as u64;
+        let frame_cap = (cfg.max_header_len() + cfg.get_max_frame_len() + trailer_len(&cfg)) as u64;
         let mut got = Vec::new();
         let mut blocked = 0;
         for _ in 0..tries {

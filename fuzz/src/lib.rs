@@ -9,7 +9,10 @@
 use std::io::{self, Read};
 
 use arbitrary::{Arbitrary, Unstructured};
-use lenframe::{Decoded, FrameConfig, FrameDecoder, FrameError, FrameStats, LengthField, Oversize};
+use lenframe::{
+    Checksum, Decoded, FrameConfig, FrameDecoder, FrameError, FrameStats, Frames, LengthField,
+    Oversize,
+};
 
 /// Bytes of input that code a configuration.
 pub const CONFIG_LEN: usize = 10;
@@ -180,8 +183,9 @@ pub fn drive(config: FrameConfig, wire: &[u8], feed: Feed<'_>) -> Outcome {
                     buf.len()
                 );
                 assert_eq!(
-                    frame.end, consumed,
-                    "frame {frame:?} does not end at consumed"
+                    frame.end + config.get_checksum().len(),
+                    consumed,
+                    "frame {frame:?} does not end at consumed less the trailer"
                 );
                 assert!(frame.start <= frame.end, "frame {frame:?} is reversed");
                 let delivered = (frame.end - frame.start) as u128;
@@ -274,7 +278,7 @@ pub fn drive(config: FrameConfig, wire: &[u8], feed: Feed<'_>) -> Outcome {
                             continue;
                         }
                     }
-                    FrameError::InvalidHeader(_) => {}
+                    FrameError::InvalidHeader(_) | FrameError::ChecksumMismatch { .. } => {}
                     other => panic!("unexpected decode error {other:?}"),
                 }
                 // Fatal: the same error, whatever is passed from now on.
@@ -304,7 +308,9 @@ pub fn drive(config: FrameConfig, wire: &[u8], feed: Feed<'_>) -> Outcome {
 /// `min(2 × received, max_header_len + max_frame_len) + step`, with `received` the bytes it
 /// has read and `step` its capacity step.
 pub fn check_capacity(config: &FrameConfig, step: usize, capacity: usize, received: usize) {
-    let frame_bound = (config.max_header_len() as u128) + config.get_max_frame_len() as u128;
+    let frame_bound = (config.max_header_len() as u128)
+        + config.get_max_frame_len() as u128
+        + config.get_checksum().len() as u128;
     let limit = (2 * received as u128).min(frame_bound) + step as u128;
     assert!(
         capacity as u128 <= limit,
@@ -356,6 +362,53 @@ impl Delivered {
         assert_eq!(end, expected.end);
         assert_eq!(stats, expected.stats);
     }
+
+/// The configuration coded in the input, with a CRC-32C trailer when `checksum` is odd, if
+/// [`FrameConfig::validate`] accepts it.
+pub fn valid_with_checksum(cfg: ArbConfig, checksum: u8) -> Option<FrameConfig> {
+    let sum = if checksum & 1 == 1 {
+        Checksum::Crc32c
+    } else {
+        Checksum::None
+    };
+    let config = cfg.config().checksum(sum);
+    config.validate().ok().map(|()| config)
+}
+
+/// What a [`Frames`] iterator yields over `wire`, in the form [`drive`] reports it, and
+/// the offset it reports as the start of the undelivered tail.
+///
+/// # Panics
+///
+/// When the iterator yields more than a bound linear in the input, is not fused, or
+/// reports a tail outside the buffer.
+pub fn frames_outcome(config: FrameConfig, wire: &[u8]) -> (Outcome, usize) {
+    let mut frames = Frames::new(wire, config).expect("the configuration was validated");
+    let mut events = Vec::new();
+    for _ in 0..=wire.len() + 2 {
+        let end = match frames.next() {
+            Some(Ok(frame)) => {
+                events.push(Event::Frame(frame.to_vec()));
+                continue;
+            }
+            None => End::Clean,
+            Some(Err(e @ FrameError::Truncated { .. })) => End::Truncated(e.to_string()),
+            Some(Err(e @ FrameError::TooLarge { .. }))
+                if config.get_oversize() == Oversize::Skip =>
+            {
+                events.push(Event::Skipped(e.to_string()));
+                continue;
+            }
+            Some(Err(e)) => End::Fatal(e.to_string()),
+        };
+        assert!(frames.next().is_none(), "Frames not fused after {end:?}");
+        let position = frames.position();
+        assert!(position <= wire.len(), "position {position} past the end");
+        assert_eq!(frames.remainder(), &wire[position..]);
+        let stats = frames.stats();
+        return (Outcome { events, end, stats }, position);
+    }
+    panic!("Frames yielded more than {} items", wire.len() + 2);
 }
 
 /// The counters agree with the events.

@@ -5,6 +5,7 @@
 pub mod alloc;
 #[cfg(feature = "tokio")]
 pub mod async_io;
+pub mod crc;
 pub mod crowd;
 pub mod heap;
 pub mod relay;

@@ -6,7 +6,7 @@
 use std::io::{self, Read, Write};
 use std::thread;
 
-use super::strategies::Cuts;
+use super::strategies::{trailer_len, Cuts};
 use super::{pair, Transport};
 
 /// What the relay saw.
@@ -197,7 +197,7 @@ impl EventLog {
     pub fn new(cfg: &lenframe::FrameConfig) -> Self {
         EventLog {
             skip: cfg.get_oversize() == lenframe::Oversize::Skip,
-            frame_cap: (cfg.max_header_len() + cfg.get_max_frame_len()) as u64,
+            frame_cap: (cfg.max_header_len() + cfg.get_max_frame_len() + trailer_len(cfg)) as u64,
             repeats: 0,
             events: Vec::new(),
         }

@@ -5,8 +5,9 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence};
 
-use lenframe::{FrameConfig, LengthField, Oversize};
+use lenframe::{Checksum, FrameConfig, LengthField, Oversize};
 
+use super::crc::reference_crc32c;
 use super::relay::Event;
 
 /// A proptest config with `default_cases` cases, or `PROPTEST_CASES` when that is set
@@ -70,10 +71,23 @@ pub fn reference_header(cfg: &FrameConfig, payload_len: u64) -> Vec<u8> {
     out
 }
 
-/// One frame on the wire: header, then payload.
+/// The bytes a layout puts after the payload: the little-endian CRC-32C of header and
+/// payload when it has a checksum, else nothing.
+pub fn trailer_len(cfg: &FrameConfig) -> usize {
+    match cfg.get_checksum() {
+        Checksum::None => 0,
+        _ => 4,
+    }
+}
+
+/// One frame on the wire: header, payload, and the checksum of both when the layout has one.
 pub fn reference_frame(cfg: &FrameConfig, payload: &[u8]) -> Vec<u8> {
     let mut out = reference_header(cfg, payload.len() as u64);
     out.extend_from_slice(payload);
+    if trailer_len(cfg) != 0 {
+        let crc = reference_crc32c(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+    }
     out
 }
 
@@ -90,7 +104,11 @@ pub fn reference_stream<P: AsRef<[u8]>>(cfg: &FrameConfig, payloads: &[P]) -> Ve
 pub fn reference_delivered(cfg: &FrameConfig, payload: &[u8]) -> Vec<u8> {
     match cfg.get_num_skip() {
         None => payload.to_vec(),
-        Some(skip) => reference_frame(cfg, payload)[skip..].to_vec(),
+        Some(skip) => {
+            let mut frame = reference_header(cfg, payload.len() as u64);
+            frame.extend_from_slice(payload);
+            frame[skip..].to_vec()
+        }
     }
 }
 
@@ -139,10 +157,11 @@ pub fn any_config(oversize: Oversize) -> impl Strategy<Value = FrameConfig> {
             4 => 5usize..=300,
             1 => 300usize..=1100,
         ],
+        prop_oneof![3 => Just(Checksum::None), 1 => Just(Checksum::Crc32c)],
     )
         .prop_filter_map(
             "layout refused by validate()",
-            move |(field, offset, adjustment, num_skip, max)| {
+            move |(field, offset, adjustment, num_skip, max, checksum)| {
                 let adjustment = if adjustment == isize::MIN {
                     -((offset + field.min_len()) as isize)
                 } else {
@@ -159,7 +178,8 @@ pub fn any_config(oversize: Oversize) -> impl Strategy<Value = FrameConfig> {
                     .length_field_offset(offset)
                     .length_adjustment(adjustment)
                     .max_frame_len(max.max(min_payload_of(adjustment)))
-                    .oversize(oversize);
+                    .oversize(oversize)
+                    .checksum(checksum);
                 if let Some(skip) = num_skip {
                     cfg = cfg.num_skip(skip.min(offset + field.min_len()));
                 }
@@ -311,7 +331,7 @@ pub fn expected_events<P: AsRef<[u8]>>(
     for p in payloads {
         let p = p.as_ref();
         let header_len = reference_header(cfg, p.len() as u64).len();
-        let total = header_len + p.len();
+        let total = header_len + p.len() + trailer_len(cfg);
         let too_large = Event::TooLarge {
             len: p.len() as u64,
             max,
