@@ -70,9 +70,12 @@
 //!
 //! # Layers
 //!
-//! - The sans-IO core: [`FrameDecoder`] takes bytes and answers [`Decoded::Frame`],
-//!   [`Decoded::Incomplete`] or an error; [`FrameEncoder`] makes the [`Header`] for a payload
-//!   length, or refuses it before anything is written. Neither does I/O.
+//! - The sans-IO core, `no_std` without the default `std` feature: [`FrameDecoder`] takes
+//!   bytes and answers [`Decoded::Frame`], [`Decoded::Incomplete`] or an error;
+//!   [`FrameEncoder`] makes the [`Header`] (and, with a [`Checksum`], the [`Trailer`]) for a
+//!   payload, or refuses it before anything is written; [`Frames`] iterates over the frames
+//!   of a `&[u8]` without copying, and [`valid_prefix`] finds the longest run of whole,
+//!   valid frames in a damaged log. None does I/O.
 //! - The sans-IO state machines: [`ReadState`] (the read buffer, the decode loop, frame
 //!   deadlines and read rates, shrinking, [`MemoryBudget`] charges) and [`WriteState`]
 //!   (batching, vectored-write bookkeeping, poisoning). Time enters as an `Instant` value.
