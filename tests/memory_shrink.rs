@@ -33,14 +33,12 @@ fn read_large_then_small<R: std::io::Read>(reader: &mut FrameReader<R>) {
     }
 }
 
-/// How many readers the many-readers test keeps: 1,000 in a release build; in a debug build,
-/// where zero-filling each reader's 8 MiB runs unoptimised (about 60 ms a reader on two cores),
-/// 32. `LENFRAME_READERS` overrides both.
+/// How many readers the many-readers test keeps: 1,000 (`LENFRAME_READERS` overrides it).
 fn reader_count() -> usize {
     std::env::var("LENFRAME_READERS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if cfg!(debug_assertions) { 32 } else { 1000 })
+        .unwrap_or(1000)
 }
 
 #[test]
