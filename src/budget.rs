@@ -217,3 +217,54 @@ impl Drop for Charge {
         self.budget.release(self.bytes);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charges_resize_and_come_back_exactly() {
+        let budget = MemoryBudget::new(100);
+        let mut a = budget.try_charge(30).unwrap();
+        let b = budget.clone().try_charge(50).unwrap();
+        assert_eq!((budget.in_use(), budget.available()), (80, 20));
+        assert!(matches!(
+            a.resize(51),
+            Err(FrameError::OverBudget {
+                requested: 21,
+                in_use: 80,
+                limit: 100
+            })
+        ));
+        assert_eq!((a.bytes(), budget.in_use()), (30, 80));
+        a.resize(50).unwrap();
+        assert_eq!((budget.in_use(), budget.available()), (100, 0));
+        a.resize(5).unwrap();
+        assert_eq!(budget.in_use(), 55);
+        drop(b);
+        assert_eq!(budget.in_use(), 5);
+        drop(a);
+        assert_eq!((budget.in_use(), budget.available()), (0, 100));
+    }
+
+    #[test]
+    fn a_charge_that_would_overflow_is_refused() {
+        let budget = MemoryBudget::new(usize::MAX);
+        let _held = budget.try_charge(usize::MAX - 1).unwrap();
+        assert!(matches!(
+            budget.try_charge(2),
+            Err(FrameError::OverBudget { requested: 2, .. })
+        ));
+        assert_eq!(budget.try_charge(1).unwrap().bytes(), 1);
+    }
+
+    #[test]
+    fn debug_shows_the_numbers() {
+        let budget = MemoryBudget::new(9);
+        let _c = budget.try_charge(4).unwrap();
+        assert_eq!(
+            format!("{budget:?}"),
+            "MemoryBudget { limit: 9, in_use: 4 }"
+        );
+    }
+}
