@@ -275,6 +275,32 @@ mod tests {
     }
 
     #[test]
+    fn getters_and_display_report_the_settings() {
+        let d = FrameDeadline::with_rate(Duration::from_secs(2), 300, Duration::from_secs(7));
+        assert_eq!(
+            (d.initial(), d.min_rate(), d.cap()),
+            (Duration::from_secs(2), 300, Duration::from_secs(7))
+        );
+        let f = FrameDeadline::fixed(Duration::from_millis(5));
+        assert_eq!(
+            (f.initial(), f.min_rate(), f.cap()),
+            (Duration::from_millis(5), 0, Duration::from_millis(5))
+        );
+        assert_eq!(
+            TimeLimit::Cap(Duration::from_secs(7)).to_string(),
+            "the 7s cap on a whole frame"
+        );
+        assert_eq!(
+            TimeLimit::Fixed(Duration::from_millis(5)).to_string(),
+            "the 5ms frame timeout"
+        );
+        assert_eq!(
+            TimeLimit::MinRate { bytes_per_sec: 300 }.to_string(),
+            "the minimum rate of 300 bytes/s"
+        );
+    }
+
+    #[test]
     fn extreme_values_do_not_overflow() {
         let start = Instant::now();
         let d = FrameDeadline::with_rate(Duration::MAX, 1, Duration::MAX);
