@@ -75,7 +75,7 @@ const MAX_SHRINK_HOLD: u64 = 64;
 ///         assert!(state.end_of_stream()?.is_none()); // a clean end
 ///         break;
 ///     }
-///     state.filled(n, Instant::now());
+///     state.filled(n, Instant::now);
 /// }
 /// assert_eq!(frames, [b"hi".to_vec(), b"!".to_vec()]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -99,8 +99,8 @@ pub struct ReadState {
     frame_deadline: Option<FrameDeadline>,
     /// The current frame's clock; only kept while a deadline is set.
     clock: Option<Clock>,
-    /// When the last bytes arrived: the start of a frame whose first bytes came with the end
-    /// of the previous one.
+    /// When the last bytes arrived (kept while a deadline is set): the start of a frame whose
+    /// first bytes came with the end of the previous one.
     last_fill: Option<Instant>,
     charge: Option<Charge>,
 }
@@ -194,14 +194,15 @@ impl ReadState {
     /// let mut state = ReadState::new(FrameConfig::default())?;
     /// let wire = b"\x00\x00\x00\x02hi\x00\x00";
     /// state.read_buf()?[..wire.len()].copy_from_slice(wire);
-    /// state.filled(wire.len(), Instant::now());
+    /// state.filled(wire.len(), Instant::now);
     /// let range = state.decode()?.unwrap();
     /// assert_eq!(state.frame(range), b"hi");
     /// assert_eq!(state.decode()?, None); // half of the next header
     /// assert_eq!(state.read_buffer(), b"\x00\x00");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    #[inline]
+    // Inlined into each front end's read loop, where most calls find a whole frame.
+    #[inline(always)]
     pub fn decode(&mut self) -> Result<Option<Range<usize>>, FrameError> {
         loop {
             match self.decoder.decode(&self.buf[self.start..self.end])? {
@@ -290,8 +291,12 @@ impl ReadState {
     }
 
     /// Records that `n` bytes were read into the front of [`read_buf`](Self::read_buf)'s
-    /// slice at `now`. Zero means nothing (the end of the stream is
+    /// slice. Zero means nothing (the end of the stream is
     /// [`end_of_stream`](Self::end_of_stream)); a count past the room given is cut to it.
+    ///
+    /// `now` tells when the read returned; it is called only while a frame deadline is set,
+    /// so a reader without one never reads the clock (a peer sending one byte per read costs
+    /// no clock read per byte).
     ///
     /// # Examples
     ///
@@ -301,18 +306,19 @@ impl ReadState {
     ///
     /// let mut state = ReadState::new(FrameConfig::default())?;
     /// state.read_buf()?[..3].copy_from_slice(b"\x00\x00\x00");
-    /// state.filled(3, Instant::now());
+    /// state.filled(3, Instant::now);
     /// assert_eq!(state.read_buffer(), b"\x00\x00\x00");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline]
-    pub fn filled(&mut self, n: usize, now: Instant) {
+    pub fn filled(&mut self, n: usize, now: impl FnOnce() -> Instant) {
         // A reader that claims more than the room it was given is broken; never index past
         // the buffer for it.
         let n = n.min(self.buf.len() - self.end);
         self.end += n;
-        self.last_fill = Some(now);
         if self.frame_deadline.is_some() && n > 0 {
+            let now = now();
+            self.last_fill = Some(now);
             let clock = self.clock.get_or_insert(Clock {
                 started: now,
                 received: 0,
@@ -338,7 +344,7 @@ impl ReadState {
     ///
     /// let mut state = ReadState::new(FrameConfig::default())?;
     /// state.read_buf()?[..6].copy_from_slice(b"\x00\x00\x00\x05he");
-    /// state.filled(6, Instant::now());
+    /// state.filled(6, Instant::now);
     /// assert!(matches!(
     ///     state.end_of_stream(),
     ///     Err(FrameError::Truncated { expected: 9, received: 6 })
@@ -446,7 +452,7 @@ impl ReadState {
     /// state.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))), t0);
     /// assert_eq!(state.deadline(), None); // idle: no frame in progress
     /// state.read_buf()?[0] = 0;
-    /// state.filled(1, t0);
+    /// state.filled(1, || t0);
     /// assert_eq!(state.deadline(), Some(t0 + Duration::from_secs(1)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -473,7 +479,7 @@ impl ReadState {
     /// let t0 = Instant::now();
     /// state.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))), t0);
     /// state.read_buf()?[..5].copy_from_slice(b"\x00\x00\x00\x09a");
-    /// state.filled(5, t0);
+    /// state.filled(5, || t0);
     /// assert_eq!(state.decode()?, None);
     /// assert!(state.check_deadline(t0 + Duration::from_millis(999)).is_ok());
     /// assert!(matches!(
@@ -524,6 +530,9 @@ impl ReadState {
     /// ```
     pub fn set_frame_deadline(&mut self, deadline: Option<FrameDeadline>, now: Instant) {
         self.frame_deadline = deadline;
+        // Bytes buffered so far are taken as arrived now: reads made without a deadline
+        // were not timed.
+        self.last_fill = Some(now);
         if deadline.is_none() {
             self.clock = None;
         } else if self.clock.is_none() && self.in_frame() {
@@ -558,7 +567,7 @@ impl ReadState {
     /// let mut state = ReadState::new(FrameConfig::default())?;
     /// assert!(!state.in_frame());
     /// state.read_buf()?[0] = 0;
-    /// state.filled(1, Instant::now());
+    /// state.filled(1, Instant::now);
     /// assert!(state.in_frame());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -697,7 +706,7 @@ impl ReadState {
     /// let t0 = Instant::now();
     /// state.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))), t0);
     /// state.read_buf()?[0] = 0;
-    /// state.filled(1, t0);
+    /// state.filled(1, || t0);
     /// assert_eq!(state.frame_elapsed(t0 + Duration::from_millis(5)), Some(Duration::from_millis(5)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -756,7 +765,7 @@ mod tests {
             let room = state.read_buf().unwrap();
             let n = room.len().min(bytes.len());
             room[..n].copy_from_slice(&bytes[..n]);
-            state.filled(n, t);
+            state.filled(n, || t);
             bytes = &bytes[n..];
         }
         frames
@@ -869,7 +878,7 @@ mod tests {
                 Ok(room) => {
                     let n = room.len().min(wire.len() - at);
                     room[..n].copy_from_slice(&wire[at..at + n]);
-                    s.filled(n, t);
+                    s.filled(n, || t);
                     at += n;
                 }
                 Err(e) => break e,
@@ -903,7 +912,7 @@ mod tests {
         let wire = frame(3);
         let t1 = t0 + 100 * second;
         s.read_buf().unwrap()[..2].copy_from_slice(&wire[..2]);
-        s.filled(2, t1);
+        s.filled(2, || t1);
         assert_eq!(s.decode().unwrap(), None);
         assert_eq!(s.deadline(), Some(t1 + second));
         let err = s.check_deadline(t1 + second).unwrap_err();
@@ -915,7 +924,7 @@ mod tests {
         // The clock restarted: a fresh second from the timeout.
         assert_eq!(s.deadline(), Some(t1 + 2 * second));
         s.read_buf().unwrap()[..5].copy_from_slice(&wire[2..]);
-        s.filled(5, t1 + 2 * second);
+        s.filled(5, || t1 + 2 * second);
         assert_eq!(s.decode().unwrap().map(|r| r.len()), Some(3));
         assert_eq!(s.deadline(), None);
     }
@@ -929,7 +938,7 @@ mod tests {
         let mut wire = frame(1);
         wire.extend(&frame(1)[..2]);
         s.read_buf().unwrap()[..wire.len()].copy_from_slice(&wire);
-        s.filled(wire.len(), t0);
+        s.filled(wire.len(), || t0);
         assert!(s.decode().unwrap().is_some());
         assert_eq!(s.decode().unwrap(), None);
         assert_eq!(s.deadline(), Some(t0 + second));
@@ -954,7 +963,7 @@ mod tests {
                 s.check_deadline(now).unwrap();
                 let at = 10 * k as usize;
                 s.read_buf().unwrap()[..10].copy_from_slice(&wire[at..at + 10]);
-                s.filled(10, now);
+                s.filled(10, || now);
                 assert_eq!(s.decode().unwrap(), None);
             }
             assert_eq!(s.deadline(), Some(t0 + stop));
@@ -980,7 +989,7 @@ mod tests {
         let mut s = ReadState::with_capacity(cfg, STEP).unwrap();
         let t = Instant::now();
         s.read_buf().unwrap()[..6].copy_from_slice(b"\x00\x00\x00\x09ab");
-        s.filled(6, t);
+        s.filled(6, || t);
         assert!(matches!(
             s.decode(),
             Err(FrameError::TooLarge { len: 9, max: 4 })

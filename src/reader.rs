@@ -194,7 +194,7 @@ impl<R: Read> FrameReader<R> {
             self.arm_socket_timeout()?;
             match self.inner.read(self.state.read_buf()?) {
                 Ok(n) => {
-                    self.state.filled(n, Instant::now());
+                    self.state.filled(n, Instant::now);
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -188,7 +188,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                     if n == 0 {
                         return Poll::Ready(self.state.end_of_stream());
                     }
-                    self.state.filled(n, Instant::now().into_std());
+                    self.state.filled(n, || Instant::now().into_std());
                 }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(FrameError::Io(e))),

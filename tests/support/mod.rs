@@ -213,7 +213,7 @@ pub fn feed(state: &mut lenframe::ReadState, bytes: &[u8], now: std::time::Insta
         let room = state.read_buf().expect("room to read into");
         let n = room.len().min(rest.len());
         room[..n].copy_from_slice(&rest[..n]);
-        state.filled(n, now);
+        state.filled(n, || now);
         rest = &rest[n..];
     }
 }
