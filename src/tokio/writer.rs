@@ -311,7 +311,7 @@ impl<W: AsyncWrite + Unpin> Future for WriteFrame<'_, W> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if this.large.is_none() {
-            if let Accept::Buffered = this.writer.state.accept(this.payload)? {
+            if let Ok(Accept::Buffered) = this.writer.state.accept(this.payload) {
                 return Poll::Ready(Ok(()));
             }
         }
