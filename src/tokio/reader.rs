@@ -1,7 +1,7 @@
 //! `lenframe::tokio::FrameReader`: frames from any `AsyncRead`, an async front end over
 //! [`ReadState`].
 
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::io;
 use std::ops::Range;
 use std::pin::Pin;
@@ -167,20 +167,32 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn read_frame(&mut self) -> Result<Option<&[u8]>, FrameError> {
-        let range = poll_fn(|cx| self.poll_frame(cx)).await?;
-        Ok(range.map(|range| self.state.frame(range)))
+    pub fn read_frame(&mut self) -> impl Future<Output = Result<Option<&[u8]>, FrameError>> + '_ {
+        ReadFrame { reader: Some(self) }
     }
 
     /// Polls for the next frame, whose bytes [`ReadState::frame`] gives.
+    ///
+    /// A frame already buffered is decoded here, inlined into the caller's poll; reading
+    /// and waiting are out of line.
+    #[inline]
     fn poll_frame(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Option<Range<usize>>, FrameError>> {
+        if let Some(range) = self.state.decode()? {
+            return Poll::Ready(Ok(Some(range)));
+        }
+        self.poll_fill(cx)
+    }
+
+    /// Reads until a frame is buffered, the stream ends, or the read is pending.
+    #[inline(never)]
+    fn poll_fill(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Range<usize>>, FrameError>> {
         loop {
-            if let Some(range) = self.state.decode()? {
-                return Poll::Ready(Ok(Some(range)));
-            }
             let mut buf = ReadBuf::new(self.state.read_buf()?);
             match Pin::new(&mut self.inner).poll_read(cx, &mut buf) {
                 Poll::Ready(Ok(())) => {
@@ -189,6 +201,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                         return Poll::Ready(self.state.end_of_stream());
                     }
                     self.state.filled(n, || Instant::now().into_std());
+                    if let Some(range) = self.state.decode()? {
+                        return Poll::Ready(Ok(Some(range)));
+                    }
                 }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(FrameError::Io(e))),
@@ -385,6 +400,36 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// ```
     pub fn state_mut(&mut self) -> &mut ReadState {
         &mut self.state
+    }
+}
+
+/// The future of [`FrameReader::read_frame`]: decodes a frame already buffered in its first
+/// poll, and reads only when none is.
+#[must_use = "futures do nothing unless polled"]
+struct ReadFrame<'a, R> {
+    /// `None` once the future completed.
+    reader: Option<&'a mut FrameReader<R>>,
+}
+
+impl<'a, R: AsyncRead + Unpin> Future for ReadFrame<'a, R> {
+    type Output = Result<Option<&'a [u8]>, FrameError>;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let reader = self
+            .reader
+            .take()
+            .expect("`read_frame` future polled after completion");
+        match reader.poll_frame(cx) {
+            Poll::Ready(result) => {
+                let reader: &'a FrameReader<R> = reader;
+                Poll::Ready(result.map(|range| range.map(|range| reader.state.frame(range))))
+            }
+            Poll::Pending => {
+                self.reader = Some(reader);
+                Poll::Pending
+            }
+        }
     }
 }
 

@@ -305,8 +305,25 @@ pub struct WriteFrame<'a, W> {
 impl<W: AsyncWrite + Unpin> Future for WriteFrame<'_, W> {
     type Output = Result<(), FrameError>;
 
+    /// A frame that fits the buffer is accepted here, inlined into the caller's poll;
+    /// flushing and large frames are out of line.
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        if this.large.is_none() {
+            if let Ok(Accept::Buffered) = this.writer.state.accept(this.payload) {
+                return Poll::Ready(Ok(()));
+            }
+        }
+        this.poll_slow(cx)
+    }
+}
+
+impl<W: AsyncWrite + Unpin> WriteFrame<'_, W> {
+    /// Flushes to make room, or writes a large frame.
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), FrameError>> {
+        let this = self;
         let writer = &mut *this.writer;
         loop {
             if let Some(large) = &mut this.large {
