@@ -61,6 +61,8 @@ fuzz_target!(|data: &[u8]| {
     }
     if damaged != wire && got.len() == good.len() {
         // All frames came through: the damage was in skipped (oversized) frames only.
-        assert!(hurt.events.iter().any(|e| matches!(e, Event::Skipped(_))) || hurt.end != End::Clean);
+        assert!(
+            hurt.events.iter().any(|e| matches!(e, Event::Skipped(_))) || hurt.end != End::Clean
+        );
     }
 });

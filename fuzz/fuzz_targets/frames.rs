@@ -3,17 +3,11 @@
 //! the same counters, and a fused iterator whose tail starts inside the buffer.
 #![no_main]
 
-use arbitrary::{Arbitrary, Unstructured};
-use lenframe_fuzz::{drive, frames_outcome, valid_with_checksum, ArbConfig, Feed};
+use lenframe_fuzz::{checksummed_input, drive, frames_outcome, Feed};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let mut u = Unstructured::new(data);
-    let (Ok(cfg), Ok(checksum)) = (ArbConfig::arbitrary(&mut u), u8::arbitrary(&mut u)) else {
-        return;
-    };
-    let wire = u.take_rest();
-    if let Some(config) = valid_with_checksum(cfg, checksum) {
+    if let Some((config, wire)) = checksummed_input(data) {
         let (outcome, _) = frames_outcome(config, wire);
         assert_eq!(outcome, drive(config, wire, Feed::Whole));
     }

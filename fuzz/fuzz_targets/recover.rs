@@ -3,23 +3,21 @@
 //! counts, and no longer prefix of the bytes is valid.
 #![no_main]
 
-use arbitrary::{Arbitrary, Unstructured};
 use lenframe::{valid_prefix, Oversize, Stop};
-use lenframe_fuzz::{frames_outcome, valid_with_checksum, ArbConfig, End, Event};
+use lenframe_fuzz::{checksummed_input, frames_outcome, End, Event};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let mut u = Unstructured::new(data);
-    let (Ok(cfg), Ok(checksum)) = (ArbConfig::arbitrary(&mut u), u8::arbitrary(&mut u)) else {
-        return;
-    };
-    let wire = u.take_rest();
-    let Some(config) = valid_with_checksum(cfg, checksum) else {
+    let Some((config, wire)) = checksummed_input(data) else {
         return;
     };
     let found = valid_prefix(wire, config).expect("the configuration was validated");
     assert!(found.valid_len <= wire.len());
-    assert_eq!(found.stop == Stop::End, found.valid_len == wire.len(), "{found:?}");
+    assert_eq!(
+        found.stop == Stop::End,
+        found.valid_len == wire.len(),
+        "{found:?}"
+    );
 
     // The prefix decodes cleanly, to as many frames as reported.
     let strict = config.oversize(Oversize::Error);

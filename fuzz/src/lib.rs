@@ -362,17 +362,23 @@ impl Delivered {
         assert_eq!(end, expected.end);
         assert_eq!(stats, expected.stats);
     }
+}
 
-/// The configuration coded in the input, with a CRC-32C trailer when `checksum` is odd, if
-/// [`FrameConfig::validate`] accepts it.
-pub fn valid_with_checksum(cfg: ArbConfig, checksum: u8) -> Option<FrameConfig> {
+/// A layout and the bytes to decode, from a fuzzer's input: a coded configuration, one byte
+/// whose low bit adds a CRC-32C trailer, then the wire. `None` when the input is too short
+/// or [`FrameConfig::validate`] refuses the layout.
+pub fn checksummed_input(data: &[u8]) -> Option<(FrameConfig, &[u8])> {
+    let mut u = arbitrary::Unstructured::new(data);
+    let cfg = <ArbConfig as arbitrary::Arbitrary>::arbitrary(&mut u).ok()?;
+    let checksum = <u8 as arbitrary::Arbitrary>::arbitrary(&mut u).ok()?;
     let sum = if checksum & 1 == 1 {
         Checksum::Crc32c
     } else {
         Checksum::None
     };
     let config = cfg.config().checksum(sum);
-    config.validate().ok().map(|()| config)
+    config.validate().ok()?;
+    Some((config, u.take_rest()))
 }
 
 /// What a [`Frames`] iterator yields over `wire`, in the form [`drive`] reports it, and
