@@ -252,6 +252,43 @@ impl FrameDecoder {
         self.deliver(buf, header_len, total)
     }
 
+    /// The whole frame at the front of `buf`, in one step: `Some((frame, consumed))` exactly
+    /// when [`decode`](Self::decode) would answer [`Decoded::Frame`] with that `buf[frame]`
+    /// and `consumed`, counted in the stats as it counts it. That is, the decoder is between
+    /// frames, the layout is the default one's (a 4-byte big-endian field at offset 0, with
+    /// any adjustment, limit, `num_skip` and checksum), and the whole frame is in `buf`,
+    /// its trailer matching. In every other case `None`, with the decoder untouched:
+    /// `decode` then has the answer, be it a frame, a need for more bytes or an error.
+    ///
+    /// Made for a caller that holds all its bytes at once ([`Frames`](crate::Frames)): it
+    /// reads the header and bounds the frame once, returns no `Decoded` or error, and
+    /// leaves the state as it found it.
+    #[inline(always)]
+    pub(crate) fn decode_whole<'b>(&mut self, buf: &'b [u8]) -> Option<(&'b [u8], usize)> {
+        if !(self.default_layout && matches!(self.state, State::Header)) {
+            return None;
+        }
+        let field = u64::from(u32::from_be_bytes(*buf.first_chunk::<4>()?));
+        let payload_len = field.checked_add_signed(self.adjustment)?;
+        if payload_len > self.max as u64 {
+            return None;
+        }
+        // As in `decode_header`: the config checked that this sum fits in usize.
+        let total = 4 + payload_len as usize + self.trailer;
+        let whole = buf.get(..total)?;
+        if self.trailer != 0 {
+            let (expected, computed) = trailer_and_crc(whole);
+            if expected != computed {
+                return None;
+            }
+        }
+        let end = total - self.trailer;
+        let skip = self.config.get_num_skip().unwrap_or(4);
+        self.stats.frames += 1;
+        self.stats.bytes += (end - skip) as u64;
+        Some((&whole[skip..end], total))
+    }
+
     /// The error for a header whose adjusted length is negative or over the limit, and the
     /// state that follows it.
     #[cold]
@@ -322,9 +359,7 @@ impl FrameDecoder {
     /// Checks the CRC-32C trailer at the end of `frame` against the bytes before it.
     #[inline(never)]
     fn verify(&mut self, frame: &[u8]) -> Result<(), FrameError> {
-        let (covered, trailer) = frame.split_at(frame.len() - 4);
-        let expected = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
-        let computed = crc32c_append(0, covered);
+        let (expected, computed) = trailer_and_crc(frame);
         if computed == expected {
             return Ok(());
         }
@@ -354,6 +389,14 @@ impl FrameDecoder {
         self.state = State::Failed(copy);
         err
     }
+}
+
+/// The CRC-32C trailer at the end of `frame`, and the CRC-32C of the bytes before it.
+#[inline(never)]
+fn trailer_and_crc(frame: &[u8]) -> (u32, u32) {
+    let (covered, trailer) = frame.split_at(frame.len() - 4);
+    let expected = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+    (expected, crc32c_append(0, covered))
 }
 
 #[cfg(test)]

@@ -154,6 +154,24 @@ impl<'a> Iterator for Frames<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
+        // The common case, kept small enough to inline into the caller's loop: a whole
+        // frame of the default layout at a frame boundary.
+        if !self.done {
+            if let Some((frame, consumed)) = self.decoder.decode_whole(&self.buf[self.pos..]) {
+                self.pos += consumed;
+                self.start = self.pos;
+                return Some(Ok(frame));
+            }
+        }
+        self.next_general()
+    }
+}
+
+impl<'a> Frames<'a> {
+    /// `next` through the general decoder: other layouts, frames cut by the end of the
+    /// slice, errors and skipped frames.
+    #[inline(never)]
+    fn next_general(&mut self) -> Option<Result<&'a [u8], FrameError>> {
         if self.done {
             return None;
         }
