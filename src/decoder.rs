@@ -98,6 +98,10 @@ pub struct FrameDecoder {
     default_layout: bool,
     /// The checksum trailer's length: 0 (none) or 4 (CRC-32C).
     trailer: usize,
+    /// [`decode_whole`](Self::decode_whole) reads the layout.
+    decodes_whole: bool,
+    /// The bytes stripped from a frame of the default layout.
+    whole_skip: usize,
     state: State,
     stats: FrameStats,
 }
@@ -110,14 +114,18 @@ impl FrameDecoder {
     /// [`ConfigError`] when the layout is impossible (see [`FrameConfig::validate`]).
     pub fn new(config: FrameConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let default_layout = config.get_length_field() == LengthField::U32Be
+            && config.get_length_field_offset() == 0;
+        let max = config.get_max_frame_len();
         Ok(FrameDecoder {
-            max: config.get_max_frame_len(),
+            max,
             min_header: config.min_header_len(),
             // isize is at most 64 bits wide on every platform Rust supports.
             adjustment: config.get_length_adjustment() as i64,
-            default_layout: config.get_length_field() == LengthField::U32Be
-                && config.get_length_field_offset() == 0,
+            default_layout,
             trailer: config.get_checksum().len(),
+            decodes_whole: default_layout && max as u64 <= i64::MAX as u64,
+            whole_skip: config.get_num_skip().unwrap_or(4),
             config,
             state: State::Header,
             stats: FrameStats::default(),
@@ -252,41 +260,48 @@ impl FrameDecoder {
         self.deliver(buf, header_len, total)
     }
 
+    /// Whether [`decode_whole`](Self::decode_whole) reads this decoder's layout: the default
+    /// one's 4-byte big-endian field at offset 0, with any adjustment, `num_skip`, checksum
+    /// and a limit under 2^63 (any limit on a 32-bit target).
+    pub(crate) fn decodes_whole(&self) -> bool {
+        self.decodes_whole
+    }
+
     /// The whole frame at the front of `buf`, in one step: `Some((frame, consumed))` exactly
-    /// when [`decode`](Self::decode) would answer [`Decoded::Frame`] with that `buf[frame]`
-    /// and `consumed`, counted in the stats as it counts it. That is, the decoder is between
-    /// frames, the layout is the default one's (a 4-byte big-endian field at offset 0, with
-    /// any adjustment, limit, `num_skip` and checksum), and the whole frame is in `buf`,
-    /// its trailer matching. In every other case `None`, with the decoder untouched:
-    /// `decode` then has the answer, be it a frame, a need for more bytes or an error.
+    /// when [`decode`](Self::decode) would answer [`Decoded::Frame`] with `buf[frame]` and
+    /// `consumed`, and counted in the stats as it counts it. That is when the decoder is
+    /// between frames and the whole frame is in `buf`, its header valid and its trailer
+    /// matching. In every other case `None`, with the decoder untouched: `decode` then has
+    /// the answer, be it a frame, a need for more bytes or an error.
     ///
-    /// Made for a caller that holds all its bytes at once ([`Frames`](crate::Frames)): it
-    /// reads the header and bounds the frame once, returns no `Decoded` or error, and
-    /// leaves the state as it found it.
+    /// Only for a layout [`decodes_whole`](Self::decodes_whole) accepts. Made for a caller
+    /// that holds all its bytes at once ([`Frames`](crate::Frames)): the header is read and
+    /// the frame bounded once, and no `Decoded` or error is built.
     #[inline(always)]
     pub(crate) fn decode_whole<'b>(&mut self, buf: &'b [u8]) -> Option<(&'b [u8], usize)> {
-        if !(self.default_layout && matches!(self.state, State::Header)) {
+        debug_assert!(self.decodes_whole());
+        if !matches!(self.state, State::Header) {
             return None;
         }
         let field = u64::from(u32::from_be_bytes(*buf.first_chunk::<4>()?));
-        let payload_len = field.checked_add_signed(self.adjustment)?;
+        // A negative adjusted length wraps to 2^63 or more: over the limit, as refused.
+        let payload_len = field.wrapping_add(self.adjustment as u64);
         if payload_len > self.max as u64 {
             return None;
         }
-        // As in `decode_header`: the config checked that this sum fits in usize.
-        let total = 4 + payload_len as usize + self.trailer;
-        let whole = buf.get(..total)?;
+        // As in `decode_header`: the config checked that the frame's length fits in usize.
+        let end = 4 + payload_len as usize;
+        let whole = buf.get(..end + self.trailer)?;
         if self.trailer != 0 {
             let (expected, computed) = trailer_and_crc(whole);
             if expected != computed {
                 return None;
             }
         }
-        let end = total - self.trailer;
-        let skip = self.config.get_num_skip().unwrap_or(4);
+        let frame = &whole[self.whole_skip..end];
         self.stats.frames += 1;
-        self.stats.bytes += (end - skip) as u64;
-        Some((&whole[skip..end], total))
+        self.stats.bytes += frame.len() as u64;
+        Some((frame, whole.len()))
     }
 
     /// The error for a header whose adjusted length is negative or over the limit, and the

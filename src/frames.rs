@@ -44,11 +44,15 @@ use crate::stats::FrameStats;
 #[derive(Debug)]
 pub struct Frames<'a> {
     buf: &'a [u8],
-    /// Bytes handed to the decoder and consumed by it: delivered frames and skipped bytes.
-    pos: usize,
-    /// Where the frame in progress starts: `pos`, except while an oversized frame is being
-    /// passed over. Invariant: `start <= pos <= buf.len()`.
-    start: usize,
+    /// The end of `buf` the decoder has not consumed: what follows the delivered frames
+    /// and the skipped bytes.
+    rest: &'a [u8],
+    /// Bytes of the frame in progress already consumed: 0, except while an oversized frame
+    /// is being passed over. Invariant: `lag <= buf.len() - rest.len()`.
+    lag: usize,
+    /// `next` may try [`FrameDecoder::decode_whole`]: the iterator has not ended, and the
+    /// decoder reads the layout.
+    whole: bool,
     skip_oversized: bool,
     done: bool,
     decoder: FrameDecoder,
@@ -72,13 +76,15 @@ impl<'a> Frames<'a> {
     /// # Ok::<(), Box<dyn core::error::Error>>(())
     /// ```
     pub fn new(buf: &'a [u8], config: FrameConfig) -> Result<Self, ConfigError> {
+        let decoder = FrameDecoder::new(config)?;
         Ok(Frames {
             buf,
-            pos: 0,
-            start: 0,
+            rest: buf,
+            lag: 0,
+            whole: decoder.decodes_whole(),
             skip_oversized: config.get_oversize() == Oversize::Skip,
             done: false,
-            decoder: FrameDecoder::new(config)?,
+            decoder,
         })
     }
 
@@ -98,7 +104,7 @@ impl<'a> Frames<'a> {
     /// # Ok::<(), lenframe::ConfigError>(())
     /// ```
     pub fn position(&self) -> usize {
-        self.start
+        self.buf.len() - self.rest.len() - self.lag
     }
 
     /// The bytes from [`position`](Self::position) to the end of the slice: empty after a
@@ -116,7 +122,7 @@ impl<'a> Frames<'a> {
     /// # Ok::<(), lenframe::ConfigError>(())
     /// ```
     pub fn remainder(&self) -> &'a [u8] {
-        &self.buf[self.start..]
+        &self.buf[self.position()..]
     }
 
     /// Frames and bytes delivered and skipped so far, as [`FrameDecoder::stats`] counts them.
@@ -135,13 +141,54 @@ impl<'a> Frames<'a> {
         self.decoder.stats()
     }
 
+    /// `next` through the general decoder: other layouts, frames cut by the end of the
+    /// slice, errors and skipped frames. Kept out of line, so that `next` inlines into
+    /// the caller's loop.
+    #[inline(never)]
+    fn next_general(&mut self) -> Option<Result<&'a [u8], FrameError>> {
+        if self.done {
+            return None;
+        }
+        let item = self.decode_general();
+        self.whole = !self.done && self.decoder.decodes_whole();
+        item
+    }
+
+    fn decode_general(&mut self) -> Option<Result<&'a [u8], FrameError>> {
+        // Each turn delivers, ends, or consumes at least one byte.
+        loop {
+            let rest = self.rest;
+            match self.decoder.decode(rest) {
+                Ok(Decoded::Frame { frame, consumed }) => {
+                    self.rest = &rest[consumed..];
+                    self.lag = 0;
+                    return Some(Ok(&rest[frame]));
+                }
+                Ok(Decoded::Skipped { consumed }) => {
+                    self.rest = &rest[consumed..];
+                    self.lag = if self.decoder.is_at_boundary() {
+                        0
+                    } else {
+                        self.lag + consumed
+                    };
+                }
+                Ok(Decoded::Incomplete { .. }) => return self.end(),
+                Err(e) => {
+                    // Only an oversized frame under `Oversize::Skip` lets the stream go on.
+                    self.done = !(self.skip_oversized && matches!(e, FrameError::TooLarge { .. }));
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+
     /// The end of the slice was reached with the decoder asking for more bytes.
-    #[cold]
     fn end(&mut self) -> Option<Result<&'a [u8], FrameError>> {
         self.done = true;
-        match self.decoder.decode_eof(&self.buf[self.pos..]) {
+        match self.decoder.decode_eof(self.rest) {
             Ok(_) => {
-                self.start = self.buf.len();
+                self.rest = &[];
+                self.lag = 0;
                 None
             }
             Err(e) => Some(Err(e)),
@@ -154,50 +201,15 @@ impl<'a> Iterator for Frames<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        // The common case, kept small enough to inline into the caller's loop: a whole
-        // frame of the default layout at a frame boundary.
-        if !self.done {
-            if let Some((frame, consumed)) = self.decoder.decode_whole(&self.buf[self.pos..]) {
-                self.pos += consumed;
-                self.start = self.pos;
+        // The common case, small enough to inline into the caller's loop: a whole frame
+        // of the default layout at a frame boundary.
+        if self.whole {
+            if let Some((frame, consumed)) = self.decoder.decode_whole(self.rest) {
+                self.rest = &self.rest[consumed..];
                 return Some(Ok(frame));
             }
         }
         self.next_general()
-    }
-}
-
-impl<'a> Frames<'a> {
-    /// `next` through the general decoder: other layouts, frames cut by the end of the
-    /// slice, errors and skipped frames.
-    #[inline(never)]
-    fn next_general(&mut self) -> Option<Result<&'a [u8], FrameError>> {
-        if self.done {
-            return None;
-        }
-        // Each turn delivers, ends, or consumes at least one byte.
-        loop {
-            let rest = &self.buf[self.pos..];
-            match self.decoder.decode(rest) {
-                Ok(Decoded::Frame { frame, consumed }) => {
-                    self.pos += consumed;
-                    self.start = self.pos;
-                    return Some(Ok(&rest[frame]));
-                }
-                Ok(Decoded::Skipped { consumed }) => {
-                    self.pos += consumed;
-                    if self.decoder.is_at_boundary() {
-                        self.start = self.pos;
-                    }
-                }
-                Ok(Decoded::Incomplete { .. }) => return self.end(),
-                Err(e) => {
-                    // Only an oversized frame under `Oversize::Skip` lets the stream go on.
-                    self.done = !(self.skip_oversized && matches!(e, FrameError::TooLarge { .. }));
-                    return Some(Err(e));
-                }
-            }
-        }
     }
 }
 
