@@ -100,8 +100,9 @@ pub struct FrameDecoder {
     trailer: usize,
     /// [`decode_whole`](Self::decode_whole) reads the layout.
     decodes_whole: bool,
-    /// The bytes stripped from a frame of the default layout.
-    whole_skip: usize,
+    /// The bytes stripped from a frame of the default layout: at most its 4-byte header.
+    /// (A byte, like the flags: the decoder is no larger than before it had these.)
+    whole_skip: u8,
     state: State,
     stats: FrameStats,
 }
@@ -125,7 +126,7 @@ impl FrameDecoder {
             default_layout,
             trailer: config.get_checksum().len(),
             decodes_whole: default_layout && max as u64 <= i64::MAX as u64,
-            whole_skip: config.get_num_skip().unwrap_or(4),
+            whole_skip: config.get_num_skip().map_or(4, |n| n.min(4) as u8),
             config,
             state: State::Header,
             stats: FrameStats::default(),
@@ -260,29 +261,40 @@ impl FrameDecoder {
         self.deliver(buf, header_len, total)
     }
 
-    /// Whether [`decode_whole`](Self::decode_whole) reads this decoder's layout: the default
-    /// one's 4-byte big-endian field at offset 0, with any adjustment, `num_skip`, checksum
-    /// and a limit under 2^63 (any limit on a 32-bit target).
+    /// Whether [`decode_whole`](Self::decode_whole) may be called: the decoder is between
+    /// frames, and the layout is the default one's 4-byte big-endian field at offset 0 (with
+    /// any adjustment, `num_skip` and checksum, and a limit under 2^63).
     pub(crate) fn decodes_whole(&self) -> bool {
-        self.decodes_whole
+        self.decodes_whole && matches!(self.state, State::Header)
     }
 
     /// The whole frame at the front of `buf`, in one step: `Some((frame, consumed))` exactly
     /// when [`decode`](Self::decode) would answer [`Decoded::Frame`] with `buf[frame]` and
-    /// `consumed`, and counted in the stats as it counts it. That is when the decoder is
-    /// between frames and the whole frame is in `buf`, its header valid and its trailer
-    /// matching. In every other case `None`, with the decoder untouched: `decode` then has
-    /// the answer, be it a frame, a need for more bytes or an error.
+    /// `consumed`. That is when the whole frame is in `buf`, its header valid and its trailer
+    /// matching. In every other case `None`: `decode` then has the answer, be it a frame, a
+    /// need for more bytes or an error.
     ///
-    /// Only for a layout [`decodes_whole`](Self::decodes_whole) accepts. Made for a caller
-    /// that holds all its bytes at once ([`Frames`](crate::Frames)): the header is read and
-    /// the frame bounded once, and no `Decoded` or error is built.
+    /// Only while [`decodes_whole`](Self::decodes_whole). Made for a caller that holds all
+    /// its bytes at once ([`Frames`](crate::Frames)): the header is read and the frame
+    /// bounded once, and nothing changes in the decoder. Its frames are left out of
+    /// [`stats`](Self::stats); [`stats_with_whole`](Self::stats_with_whole) counts them.
     #[inline(always)]
-    pub(crate) fn decode_whole<'b>(&mut self, buf: &'b [u8]) -> Option<(&'b [u8], usize)> {
+    pub(crate) fn decode_whole<'b>(&self, buf: &'b [u8]) -> Option<(&'b [u8], usize)> {
         debug_assert!(self.decodes_whole());
-        if !matches!(self.state, State::Header) {
-            return None;
+        // The trailer's length as a constant in each copy: no check of a frame's bounds
+        // is made twice.
+        match self.trailer {
+            0 => self.decode_whole_with::<0>(buf),
+            _ => self.decode_whole_with::<4>(buf),
         }
+    }
+
+    /// [`decode_whole`](Self::decode_whole) for a trailer of `TRAILER` bytes.
+    #[inline(always)]
+    fn decode_whole_with<'b, const TRAILER: usize>(
+        &self,
+        buf: &'b [u8],
+    ) -> Option<(&'b [u8], usize)> {
         let field = u64::from(u32::from_be_bytes(*buf.first_chunk::<4>()?));
         // A negative adjusted length wraps to 2^63 or more: over the limit, as refused.
         let payload_len = field.wrapping_add(self.adjustment as u64);
@@ -291,17 +303,25 @@ impl FrameDecoder {
         }
         // As in `decode_header`: the config checked that the frame's length fits in usize.
         let end = 4 + payload_len as usize;
-        let whole = buf.get(..end + self.trailer)?;
-        if self.trailer != 0 {
-            let (expected, computed) = trailer_and_crc(whole);
-            if expected != computed {
+        let (framed, after) = buf.split_at_checked(end)?;
+        if TRAILER != 0 {
+            let trailer = after.first_chunk::<4>()?;
+            if u32::from_le_bytes(*trailer) != crc32c_append(0, framed) {
                 return None;
             }
         }
-        let frame = &whole[self.whole_skip..end];
-        self.stats.frames += 1;
-        self.stats.bytes += frame.len() as u64;
-        Some((frame, whole.len()))
+        Some((framed.get(usize::from(self.whole_skip)..)?, end + TRAILER))
+    }
+
+    /// [`stats`](Self::stats), counting as well `frames` frames that
+    /// [`decode_whole`](Self::decode_whole) delivered from `consumed` bytes in all, as
+    /// `decode` would have counted them: each delivered its frame less the `num_skip` bytes
+    /// and the trailer.
+    pub(crate) fn stats_with_whole(&self, frames: u64, consumed: u64) -> FrameStats {
+        let mut stats = self.stats;
+        stats.frames += frames;
+        stats.bytes += consumed - frames * (usize::from(self.whole_skip) + self.trailer) as u64;
+        stats
     }
 
     /// The error for a header whose adjusted length is negative or over the limit, and the

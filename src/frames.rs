@@ -50,9 +50,14 @@ pub struct Frames<'a> {
     /// Bytes of the frame in progress already consumed: 0, except while an oversized frame
     /// is being passed over. Invariant: `lag <= buf.len() - rest.len()`.
     lag: usize,
-    /// `next` may try [`FrameDecoder::decode_whole`]: the iterator has not ended, and the
-    /// decoder reads the layout.
+    /// `next` may try [`FrameDecoder::decode_whole`]: the iterator has not ended, and
+    /// [`FrameDecoder::decodes_whole`].
     whole: bool,
+    /// Frames delivered by `decode_whole`, which the decoder's stats leave out.
+    whole_frames: u64,
+    /// Bytes consumed by the general decoder: the rest of what was consumed, by
+    /// `decode_whole`, is the bytes of its `whole_frames`.
+    general_consumed: usize,
     skip_oversized: bool,
     done: bool,
     decoder: FrameDecoder,
@@ -82,6 +87,8 @@ impl<'a> Frames<'a> {
             rest: buf,
             lag: 0,
             whole: decoder.decodes_whole(),
+            whole_frames: 0,
+            general_consumed: 0,
             skip_oversized: config.get_oversize() == Oversize::Skip,
             done: false,
             decoder,
@@ -138,7 +145,9 @@ impl<'a> Frames<'a> {
     /// # Ok::<(), lenframe::ConfigError>(())
     /// ```
     pub fn stats(&self) -> FrameStats {
-        self.decoder.stats()
+        let consumed = self.buf.len() - self.rest.len() - self.general_consumed;
+        self.decoder
+            .stats_with_whole(self.whole_frames, consumed as u64)
     }
 
     /// `next` through the general decoder: other layouts, frames cut by the end of the
@@ -161,11 +170,13 @@ impl<'a> Frames<'a> {
             match self.decoder.decode(rest) {
                 Ok(Decoded::Frame { frame, consumed }) => {
                     self.rest = &rest[consumed..];
+                    self.general_consumed += consumed;
                     self.lag = 0;
                     return Some(Ok(&rest[frame]));
                 }
                 Ok(Decoded::Skipped { consumed }) => {
                     self.rest = &rest[consumed..];
+                    self.general_consumed += consumed;
                     self.lag = if self.decoder.is_at_boundary() {
                         0
                     } else {
@@ -186,11 +197,9 @@ impl<'a> Frames<'a> {
     fn end(&mut self) -> Option<Result<&'a [u8], FrameError>> {
         self.done = true;
         match self.decoder.decode_eof(self.rest) {
-            Ok(_) => {
-                self.rest = &[];
-                self.lag = 0;
-                None
-            }
+            // A clean end: no byte left and none consumed of a frame in progress, so
+            // `position()` is already `buf.len()`.
+            Ok(_) => None,
             Err(e) => Some(Err(e)),
         }
     }
@@ -206,6 +215,7 @@ impl<'a> Iterator for Frames<'a> {
         if self.whole {
             if let Some((frame, consumed)) = self.decoder.decode_whole(self.rest) {
                 self.rest = &self.rest[consumed..];
+                self.whole_frames += 1;
                 return Some(Ok(frame));
             }
         }
