@@ -362,6 +362,7 @@ impl Delivered {
         assert_eq!(end, expected.end);
         assert_eq!(stats, expected.stats);
     }
+}
 
 /// The configuration coded in the input, with a CRC-32C trailer when `checksum` is odd, if
 /// [`FrameConfig::validate`] accepts it.
