@@ -2,7 +2,8 @@
 """Writes the committed seed corpus: fuzz/corpus/<target>/seed-*.
 
 Run from anywhere: python3 fuzz/seeds.py. The byte layouts are those of fuzz/src/lib.rs
-(ArbConfig, ReadOp, AsyncReadOp) and of each target; see fuzz/README.md.
+(ArbConfig, ReadOp, AsyncReadOp), of each target, and of arbitrary 1.x's Vec (each element
+after a byte whose low bit is 1, then a byte whose low bit is 0); see fuzz/README.md.
 """
 import os
 import struct
@@ -56,6 +57,56 @@ def field_bytes(field, v):
 
 def frame(field, payload, offset=0, adj=0):
     return bytes(offset) + field_bytes(field, len(payload) - adj) + payload
+
+
+def crc32c(data):
+    """CRC-32C (Castagnoli), bit by bit: the checksum lenframe's Checksum::Crc32c writes."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def crc_frame(field, payload, offset=0, adj=0):
+    """A frame with its CRC-32C trailer: the CRC of header and payload, little-endian."""
+    f = frame(field, payload, offset, adj)
+    return f + struct.pack("<I", crc32c(f))
+
+
+def arb_vec(items):
+    """What arbitrary 1.x reads as a Vec of these items (each already in its own form)."""
+    return b"".join(b"\x01" + item for item in items) + b"\x00"
+
+
+def arb_payloads(payloads):
+    """A Vec<Vec<u8>> for arbitrary 1.x."""
+    return arb_vec([arb_vec([bytes([b]) for b in p]) for p in payloads])
+
+
+def arb_damage(damage):
+    """A Vec<(u16, u8)> for arbitrary 1.x: (offset, xor) pairs."""
+    return arb_vec([struct.pack("<HB", at, xor) for at, xor in damage])
+
+
+def checksummed():
+    """(name, config bytes, wire bytes) for the Crc32c layouts: whole frames, a flipped
+    payload bit, a torn end, a length damaged into an oversized one under Oversize::Skip."""
+    out = []
+    d = cfg()
+    good = crc_frame("u32be", b"hello") + crc_frame("u32be", b"") + crc_frame("u32be", b"world")
+    out.append(("crc-frames", d, good))
+    out.append(("crc-damaged", d, good[:6] + b"m" + good[7:]))
+    out.append(("crc-torn", d, good[:-3]))
+    out.append(("crc-skip-small-limit", cfg(limit=2, oversize_skip=True), good))
+    for f in FIELDS:
+        wire = crc_frame(f, b"abc") + crc_frame(f, b"") + crc_frame(f, b"\xff" * 130)
+        out.append((f"crc-{f}-frames", cfg(f), wire))
+        w = WIDTH.get(f, 1)
+        out.append((f"crc-{f}-damaged", cfg(f), wire[: w + 1] + b"\x00" + wire[w + 2:]))
+        out.append((f"crc-{f}-torn", cfg(f), wire[:-2]))
+    return out
 
 
 def wires():
@@ -119,6 +170,29 @@ def main():
         write("async_reader", name, c + b"\x3f\x00\x00" + wire)
         # Writer capacity 8, then bytes the fuzzer's Arbitrary splits into frames.
         write("roundtrip", name, c + b"\x07\x00" + wire)
+        # No checksum.
+        write("frames", name, c + b"\x00" + wire)
+        write("recover", name, c + b"\x00" + wire)
+    for name, c, wire in checksummed():
+        write("frames", name, c + b"\x01" + wire)
+        write("recover", name, c + b"\x01" + wire)
+    # checksum_decode: payloads encoded with a CRC-32C trailer in the layout, then damage.
+    payloads = [b"hello", b"", b"world", b"\xff" * 130]
+    for f in FIELDS:
+        write("checksum_decode", f"{f}-frames", cfg(f) + arb_payloads(payloads) + arb_damage([]))
+        # A bit of the first payload, then the first length field.
+        write("checksum_decode", f"{f}-damaged",
+              cfg(f) + arb_payloads(payloads) + arb_damage([(WIDTH.get(f, 1) + 1, 0x04)]))
+        write("checksum_decode", f"{f}-length-damaged",
+              cfg(f) + arb_payloads(payloads) + arb_damage([(WIDTH.get(f, 1) - 1, 0x01)]))
+    # Limit 8 under Oversize::Skip: "hello" fits; a length damaged past 8 is skipped.
+    write("checksum_decode", "small-limit-skip",
+          cfg(limit=8, oversize_skip=True) + arb_payloads([b"hello", b"toolongpayload", b"ok"])
+          + arb_damage([(3, 0x08)]))
+    # Found by the fuzzer (a U8 layout, its frames dropped under Oversize::Skip): kept as
+    # it was.
+    write("checksum_decode", "varint",
+          bytes.fromhex("050000000000000000000103616263010000ff"))
 
 
 if __name__ == "__main__":

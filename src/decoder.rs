@@ -98,6 +98,11 @@ pub struct FrameDecoder {
     default_layout: bool,
     /// The checksum trailer's length: 0 (none) or 4 (CRC-32C).
     trailer: usize,
+    /// [`decode_whole`](Self::decode_whole) reads the layout.
+    decodes_whole: bool,
+    /// The bytes stripped from a frame of the default layout: at most its 4-byte header.
+    /// (A byte, like the flags: the decoder is no larger than before it had these.)
+    whole_skip: u8,
     state: State,
     stats: FrameStats,
 }
@@ -110,14 +115,18 @@ impl FrameDecoder {
     /// [`ConfigError`] when the layout is impossible (see [`FrameConfig::validate`]).
     pub fn new(config: FrameConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let default_layout = config.get_length_field() == LengthField::U32Be
+            && config.get_length_field_offset() == 0;
+        let max = config.get_max_frame_len();
         Ok(FrameDecoder {
-            max: config.get_max_frame_len(),
+            max,
             min_header: config.min_header_len(),
             // isize is at most 64 bits wide on every platform Rust supports.
             adjustment: config.get_length_adjustment() as i64,
-            default_layout: config.get_length_field() == LengthField::U32Be
-                && config.get_length_field_offset() == 0,
+            default_layout,
             trailer: config.get_checksum().len(),
+            decodes_whole: default_layout && max as u64 <= i64::MAX as u64,
+            whole_skip: config.get_num_skip().map_or(4, |n| n.min(4) as u8),
             config,
             state: State::Header,
             stats: FrameStats::default(),
@@ -252,6 +261,69 @@ impl FrameDecoder {
         self.deliver(buf, header_len, total)
     }
 
+    /// Whether [`decode_whole`](Self::decode_whole) may be called: the decoder is between
+    /// frames, and the layout is the default one's 4-byte big-endian field at offset 0 (with
+    /// any adjustment, `num_skip` and checksum, and a limit under 2^63).
+    pub(crate) fn decodes_whole(&self) -> bool {
+        self.decodes_whole && matches!(self.state, State::Header)
+    }
+
+    /// The whole frame at the front of `buf`, in one step: `Some((frame, consumed))` exactly
+    /// when [`decode`](Self::decode) would answer [`Decoded::Frame`] with `buf[frame]` and
+    /// `consumed`. That is when the whole frame is in `buf`, its header valid and its trailer
+    /// matching. In every other case `None`: `decode` then has the answer, be it a frame, a
+    /// need for more bytes or an error.
+    ///
+    /// Only while [`decodes_whole`](Self::decodes_whole). Made for a caller that holds all
+    /// its bytes at once ([`Frames`](crate::Frames)): the header is read and the frame
+    /// bounded once, and nothing changes in the decoder. Its frames are left out of
+    /// [`stats`](Self::stats); [`stats_with_whole`](Self::stats_with_whole) counts them.
+    #[inline(always)]
+    pub(crate) fn decode_whole<'b>(&self, buf: &'b [u8]) -> Option<(&'b [u8], usize)> {
+        debug_assert!(self.decodes_whole());
+        // The trailer's length as a constant in each copy: no check of a frame's bounds
+        // is made twice.
+        match self.trailer {
+            0 => self.decode_whole_with::<0>(buf),
+            _ => self.decode_whole_with::<4>(buf),
+        }
+    }
+
+    /// [`decode_whole`](Self::decode_whole) for a trailer of `TRAILER` bytes.
+    #[inline(always)]
+    fn decode_whole_with<'b, const TRAILER: usize>(
+        &self,
+        buf: &'b [u8],
+    ) -> Option<(&'b [u8], usize)> {
+        let field = u64::from(u32::from_be_bytes(*buf.first_chunk::<4>()?));
+        // A negative adjusted length wraps to 2^63 or more: over the limit, as refused.
+        let payload_len = field.wrapping_add(self.adjustment as u64);
+        if payload_len > self.max as u64 {
+            return None;
+        }
+        // As in `decode_header`: the config checked that the frame's length fits in usize.
+        let end = 4 + payload_len as usize;
+        let (framed, after) = buf.split_at_checked(end)?;
+        if TRAILER != 0 {
+            let trailer = after.first_chunk::<4>()?;
+            if u32::from_le_bytes(*trailer) != crc32c_append(0, framed) {
+                return None;
+            }
+        }
+        Some((framed.get(usize::from(self.whole_skip)..)?, end + TRAILER))
+    }
+
+    /// [`stats`](Self::stats), counting as well `frames` frames that
+    /// [`decode_whole`](Self::decode_whole) delivered from `consumed` bytes in all, as
+    /// `decode` would have counted them: each delivered its frame less the `num_skip` bytes
+    /// and the trailer.
+    pub(crate) fn stats_with_whole(&self, frames: u64, consumed: u64) -> FrameStats {
+        let mut stats = self.stats;
+        stats.frames += frames;
+        stats.bytes += consumed - frames * (usize::from(self.whole_skip) + self.trailer) as u64;
+        stats
+    }
+
     /// The error for a header whose adjusted length is negative or over the limit, and the
     /// state that follows it.
     #[cold]
@@ -322,9 +394,7 @@ impl FrameDecoder {
     /// Checks the CRC-32C trailer at the end of `frame` against the bytes before it.
     #[inline(never)]
     fn verify(&mut self, frame: &[u8]) -> Result<(), FrameError> {
-        let (covered, trailer) = frame.split_at(frame.len() - 4);
-        let expected = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
-        let computed = crc32c_append(0, covered);
+        let (expected, computed) = trailer_and_crc(frame);
         if computed == expected {
             return Ok(());
         }
@@ -354,6 +424,14 @@ impl FrameDecoder {
         self.state = State::Failed(copy);
         err
     }
+}
+
+/// The CRC-32C trailer at the end of `frame`, and the CRC-32C of the bytes before it.
+#[inline(never)]
+fn trailer_and_crc(frame: &[u8]) -> (u32, u32) {
+    let (covered, trailer) = frame.split_at(frame.len() - 4);
+    let expected = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+    (expected, crc32c_append(0, covered))
 }
 
 #[cfg(test)]

@@ -44,11 +44,20 @@ use crate::stats::FrameStats;
 #[derive(Debug)]
 pub struct Frames<'a> {
     buf: &'a [u8],
-    /// Bytes handed to the decoder and consumed by it: delivered frames and skipped bytes.
-    pos: usize,
-    /// Where the frame in progress starts: `pos`, except while an oversized frame is being
-    /// passed over. Invariant: `start <= pos <= buf.len()`.
-    start: usize,
+    /// The end of `buf` the decoder has not consumed: what follows the delivered frames
+    /// and the skipped bytes.
+    rest: &'a [u8],
+    /// Bytes of the frame in progress already consumed: 0, except while an oversized frame
+    /// is being passed over. Invariant: `lag <= buf.len() - rest.len()`.
+    lag: usize,
+    /// `next` may try [`FrameDecoder::decode_whole`]: the iterator has not ended, and
+    /// [`FrameDecoder::decodes_whole`].
+    whole: bool,
+    /// Frames delivered by `decode_whole`, which the decoder's stats leave out.
+    whole_frames: u64,
+    /// Bytes consumed by the general decoder: the rest of what was consumed, by
+    /// `decode_whole`, is the bytes of its `whole_frames`.
+    general_consumed: usize,
     skip_oversized: bool,
     done: bool,
     decoder: FrameDecoder,
@@ -72,13 +81,17 @@ impl<'a> Frames<'a> {
     /// # Ok::<(), Box<dyn core::error::Error>>(())
     /// ```
     pub fn new(buf: &'a [u8], config: FrameConfig) -> Result<Self, ConfigError> {
+        let decoder = FrameDecoder::new(config)?;
         Ok(Frames {
             buf,
-            pos: 0,
-            start: 0,
+            rest: buf,
+            lag: 0,
+            whole: decoder.decodes_whole(),
+            whole_frames: 0,
+            general_consumed: 0,
             skip_oversized: config.get_oversize() == Oversize::Skip,
             done: false,
-            decoder: FrameDecoder::new(config)?,
+            decoder,
         })
     }
 
@@ -98,7 +111,7 @@ impl<'a> Frames<'a> {
     /// # Ok::<(), lenframe::ConfigError>(())
     /// ```
     pub fn position(&self) -> usize {
-        self.start
+        self.buf.len() - self.rest.len() - self.lag
     }
 
     /// The bytes from [`position`](Self::position) to the end of the slice: empty after a
@@ -116,7 +129,7 @@ impl<'a> Frames<'a> {
     /// # Ok::<(), lenframe::ConfigError>(())
     /// ```
     pub fn remainder(&self) -> &'a [u8] {
-        &self.buf[self.start..]
+        &self.buf[self.position()..]
     }
 
     /// Frames and bytes delivered and skipped so far, as [`FrameDecoder::stats`] counts them.
@@ -132,18 +145,61 @@ impl<'a> Frames<'a> {
     /// # Ok::<(), lenframe::ConfigError>(())
     /// ```
     pub fn stats(&self) -> FrameStats {
-        self.decoder.stats()
+        let consumed = self.buf.len() - self.rest.len() - self.general_consumed;
+        self.decoder
+            .stats_with_whole(self.whole_frames, consumed as u64)
+    }
+
+    /// `next` through the general decoder: other layouts, frames cut by the end of the
+    /// slice, errors and skipped frames. Kept out of line, so that `next` inlines into
+    /// the caller's loop.
+    #[inline(never)]
+    fn next_general(&mut self) -> Option<Result<&'a [u8], FrameError>> {
+        if self.done {
+            return None;
+        }
+        let item = self.decode_general();
+        self.whole = !self.done && self.decoder.decodes_whole();
+        item
+    }
+
+    fn decode_general(&mut self) -> Option<Result<&'a [u8], FrameError>> {
+        // Each turn delivers, ends, or consumes at least one byte.
+        loop {
+            let rest = self.rest;
+            match self.decoder.decode(rest) {
+                Ok(Decoded::Frame { frame, consumed }) => {
+                    self.rest = &rest[consumed..];
+                    self.general_consumed += consumed;
+                    self.lag = 0;
+                    return Some(Ok(&rest[frame]));
+                }
+                Ok(Decoded::Skipped { consumed }) => {
+                    self.rest = &rest[consumed..];
+                    self.general_consumed += consumed;
+                    self.lag = if self.decoder.is_at_boundary() {
+                        0
+                    } else {
+                        self.lag + consumed
+                    };
+                }
+                Ok(Decoded::Incomplete { .. }) => return self.end(),
+                Err(e) => {
+                    // Only an oversized frame under `Oversize::Skip` lets the stream go on.
+                    self.done = !(self.skip_oversized && matches!(e, FrameError::TooLarge { .. }));
+                    return Some(Err(e));
+                }
+            }
+        }
     }
 
     /// The end of the slice was reached with the decoder asking for more bytes.
-    #[cold]
     fn end(&mut self) -> Option<Result<&'a [u8], FrameError>> {
         self.done = true;
-        match self.decoder.decode_eof(&self.buf[self.pos..]) {
-            Ok(_) => {
-                self.start = self.buf.len();
-                None
-            }
+        match self.decoder.decode_eof(self.rest) {
+            // A clean end: no byte left and none consumed of a frame in progress, so
+            // `position()` is already `buf.len()`.
+            Ok(_) => None,
             Err(e) => Some(Err(e)),
         }
     }
@@ -154,32 +210,16 @@ impl<'a> Iterator for Frames<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        // Each turn delivers, ends, or consumes at least one byte.
-        loop {
-            let rest = &self.buf[self.pos..];
-            match self.decoder.decode(rest) {
-                Ok(Decoded::Frame { frame, consumed }) => {
-                    self.pos += consumed;
-                    self.start = self.pos;
-                    return Some(Ok(&rest[frame]));
-                }
-                Ok(Decoded::Skipped { consumed }) => {
-                    self.pos += consumed;
-                    if self.decoder.is_at_boundary() {
-                        self.start = self.pos;
-                    }
-                }
-                Ok(Decoded::Incomplete { .. }) => return self.end(),
-                Err(e) => {
-                    // Only an oversized frame under `Oversize::Skip` lets the stream go on.
-                    self.done = !(self.skip_oversized && matches!(e, FrameError::TooLarge { .. }));
-                    return Some(Err(e));
-                }
+        // The common case, small enough to inline into the caller's loop: a whole frame
+        // of the default layout at a frame boundary.
+        if self.whole {
+            if let Some((frame, consumed)) = self.decoder.decode_whole(self.rest) {
+                self.rest = &self.rest[consumed..];
+                self.whole_frames += 1;
+                return Some(Ok(frame));
             }
         }
+        self.next_general()
     }
 }
 

@@ -6,8 +6,8 @@ mod encode;
 
 use encode::encode_frame;
 use lenframe::{
-    Checksum, Decoded, FrameConfig, FrameDecoder, FrameEncoder, FrameError, Frames, LengthField,
-    Oversize,
+    Checksum, Decoded, FrameConfig, FrameDecoder, FrameEncoder, FrameError, FrameStats, Frames,
+    LengthField, Oversize,
 };
 use proptest::prelude::*;
 
@@ -19,6 +19,12 @@ enum Event {
 }
 
 fn frames_events(cfg: FrameConfig, wire: &[u8]) -> (Vec<Event>, usize) {
+    let (events, position, _) = frames_events_and_stats(cfg, wire);
+    (events, position)
+}
+
+/// `frames_events`, and the iterator's stats at the end.
+fn frames_events_and_stats(cfg: FrameConfig, wire: &[u8]) -> (Vec<Event>, usize, FrameStats) {
     let mut it = Frames::new(wire, cfg).unwrap();
     let mut events = Vec::new();
     // Bounded: each call delivers, ends, or reports one oversized frame.
@@ -26,15 +32,16 @@ fn frames_events(cfg: FrameConfig, wire: &[u8]) -> (Vec<Event>, usize) {
         match it.next() {
             Some(Ok(f)) => events.push(Event::Frame(f.to_vec())),
             Some(Err(e)) => events.push(Event::Error(e.to_string())),
-            None => return (events, it.position()),
+            None => return (events, it.position(), it.stats()),
         }
     }
     panic!("Frames did not end");
 }
 
 /// `FrameDecoder` driven by hand over the whole buffer, as a reader with all the bytes in
-/// hand would drive it; returns the events and where the undelivered tail starts.
-fn decoder_events(cfg: FrameConfig, wire: &[u8]) -> (Vec<Event>, usize) {
+/// hand would drive it; returns the events, where the undelivered tail starts and the
+/// decoder's stats.
+fn decoder_events(cfg: FrameConfig, wire: &[u8]) -> (Vec<Event>, usize, FrameStats) {
     let mut dec = FrameDecoder::new(cfg).unwrap();
     let mut events = Vec::new();
     let (mut pos, mut start) = (0, 0);
@@ -53,10 +60,10 @@ fn decoder_events(cfg: FrameConfig, wire: &[u8]) -> (Vec<Event>, usize) {
             }
             Ok(Decoded::Incomplete { .. }) => {
                 return match dec.decode_eof(&wire[pos..]) {
-                    Ok(_) => (events, wire.len()),
+                    Ok(_) => (events, wire.len(), dec.stats()),
                     Err(e) => {
                         events.push(Event::Error(e.to_string()));
-                        (events, start)
+                        (events, start, dec.stats())
                     }
                 };
             }
@@ -65,7 +72,7 @@ fn decoder_events(cfg: FrameConfig, wire: &[u8]) -> (Vec<Event>, usize) {
                     && matches!(e, FrameError::TooLarge { .. });
                 events.push(Event::Error(e.to_string()));
                 if !go_on {
-                    return (events, start);
+                    return (events, start, dec.stats());
                 }
             }
         }
@@ -205,11 +212,13 @@ fn any_layout() -> impl Strategy<Value = FrameConfig> {
         prop_oneof![Just(Oversize::Error), Just(Oversize::Skip)],
         prop_oneof![Just(Checksum::None), Just(Checksum::Crc32c)],
         1usize..40,
+        prop_oneof![Just(0isize), -6isize..6],
     )
-        .prop_map(|(f, offset, skip, oversize, checksum, max)| {
+        .prop_map(|(f, offset, skip, oversize, checksum, max, adjustment)| {
             let mut cfg = FrameConfig::default()
                 .length_field(LengthField::ALL[f])
                 .length_field_offset(offset)
+                .length_adjustment(adjustment)
                 .oversize(oversize)
                 .checksum(checksum)
                 .max_frame_len(max);
@@ -232,7 +241,8 @@ fn layout_and_wire() -> impl Strategy<Value = (FrameConfig, Vec<u8>)> {
         .prop_map(|(cfg, payloads, pokes, cut)| {
             let enc = FrameEncoder::new(cfg.max_frame_len(60)).unwrap();
             let mut wire = Vec::new();
-            for p in &payloads {
+            // Payloads shorter than a positive adjustment cannot be written.
+            for p in payloads.iter().filter(|p| enc.header(p.len()).is_ok()) {
                 encode_frame(&enc, p, &mut wire);
             }
             if !wire.is_empty() {
@@ -251,10 +261,11 @@ proptest! {
 
     #[test]
     fn read_frames_equal_decoder_and_reader((cfg, wire) in layout_and_wire()) {
-        let (frames, frames_pos) = frames_events(cfg, &wire);
-        let (decoder, decoder_pos) = decoder_events(cfg, &wire);
+        let (frames, frames_pos, frames_stats) = frames_events_and_stats(cfg, &wire);
+        let (decoder, decoder_pos, decoder_stats) = decoder_events(cfg, &wire);
         prop_assert_eq!(&frames, &decoder);
         prop_assert_eq!(frames_pos, decoder_pos);
+        prop_assert_eq!(frames_stats, decoder_stats);
         #[cfg(feature = "std")]
         prop_assert_eq!(&frames, &reader_events(cfg, &wire));
     }
