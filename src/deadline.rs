@@ -307,6 +307,9 @@ mod tests {
         assert_eq!(d.allowed(u64::MAX), Duration::MAX);
         // An instant past what the platform holds becomes a hundred years from the start.
         let far = d.deadline(start, u64::MAX);
-        assert!(far >= start + Duration::from_secs(86_400 * 365 * 99), "{far:?}");
+        assert!(
+            far >= start + Duration::from_secs(86_400 * 365 * 99),
+            "{far:?}"
+        );
     }
 }
