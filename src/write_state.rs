@@ -510,3 +510,28 @@ impl WriteState {
         self.capacity
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_empty_frame_is_done_only_when_its_header_is_out() {
+        // A 4-byte header alone is larger than a 2-byte buffer: the vectored path.
+        let mut state = WriteState::with_capacity(FrameConfig::default(), 2).unwrap();
+        assert!(matches!(state.accept(b"").unwrap(), Accept::Large));
+        let mut large = state.begin_large(b"").unwrap();
+        let mut wire = Vec::new();
+        for _ in 0..3 {
+            wire.push(state.large_slices(&large, b"")[0][0]);
+            assert!(state.large_progress(&mut large, b"", Ok(1)).is_none());
+        }
+        wire.push(state.large_slices(&large, b"")[0][0]);
+        assert!(matches!(
+            state.large_progress(&mut large, b"", Ok(1)),
+            Some(Ok(()))
+        ));
+        assert_eq!(wire, [0, 0, 0, 0]);
+        assert_eq!((state.pending(), state.stats().frames), (&b""[..], 1));
+    }
+}
