@@ -206,8 +206,10 @@ impl WriteState {
         Ok(Accept::Buffered)
     }
 
-    /// Appends the checksum of the frame that starts at `mark` in the buffer.
-    #[cold]
+    /// Appends the checksum of the frame that starts at `mark` in the buffer. Out of line:
+    /// it runs for every frame of a checksummed layout and never for the others, whose
+    /// small-frame path stays short.
+    #[inline(never)]
     fn append_trailer(&mut self, mark: usize) {
         let trailer = self.encoder.trailer(&self.buf[mark..], &[]);
         self.buf.extend_from_slice(trailer.as_bytes());
