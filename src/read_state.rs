@@ -466,7 +466,9 @@ impl ReadState {
     /// # Errors
     ///
     /// [`FrameError::TimedOut`] once it has, with the frame's byte counts, the time since
-    /// its first byte and the bound it hit. The frame's bytes are kept and its clock
+    /// its first byte and the bound it hit. `expected` comes from the last
+    /// [`decode`](Self::decode): call it after each [`filled`](Self::filled), as the front
+    /// ends do, or the count may predate the header. The frame's bytes are kept and its clock
     /// restarts at `now`: a later read resumes the same frame with a fresh deadline.
     ///
     /// # Examples
