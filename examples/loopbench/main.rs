@@ -9,9 +9,9 @@
 //!
 //! Flags: `--quick` (or `LOOPBENCH_QUICK=1`), `--reps N` (default 5), `--only
 //! stream|pingpong|memory|growth` to run some parts only, `--charts DIR` (default
-//! `target/loopbench`) for the SVG charts, and, for streaming, `--size BYTES` and `--impl
-//! raw|hand|lenframe|tokio-util|lenframe-async|lenframe-codec`; each of the last three can be
-//! repeated. Needs the `tokio` feature (`--features tokio`).
+//! `target/loopbench`) for the SVG charts, and, for streaming, `--transport tcp|unix`,
+//! `--size BYTES` and `--impl raw|hand|lenframe|tokio-util|lenframe-async|lenframe-codec`;
+//! each of the last four can be repeated. Needs the `tokio` feature (`--features tokio`).
 //!
 //! Parts, one module each:
 //! - [`stream`]: one-way streaming of N frames of 16 B .. 1 MiB (about 256 MiB per run, at
@@ -55,6 +55,7 @@ struct Opts {
     quick: bool,
     reps: usize,
     only: Vec<String>,
+    transports: Vec<String>,
     sizes: Vec<usize>,
     impls: Vec<String>,
     charts: PathBuf,
@@ -65,6 +66,7 @@ impl Opts {
         let mut quick = std::env::var_os("LOOPBENCH_QUICK").is_some_and(|v| v != "0");
         let mut reps = None;
         let mut only = Vec::new();
+        let mut transports = Vec::new();
         let mut sizes = Vec::new();
         let mut impls = Vec::new();
         let mut charts = PathBuf::from("target/loopbench");
@@ -74,13 +76,14 @@ impl Opts {
                 "--quick" => quick = true,
                 "--reps" => reps = args.next().and_then(|n| n.parse().ok()),
                 "--only" => only.extend(args.next()),
+                "--transport" => transports.extend(args.next()),
                 "--size" => sizes.extend(args.next().and_then(|n| n.parse::<usize>().ok())),
                 "--impl" => impls.extend(args.next()),
                 "--charts" => charts = args.next().map_or(charts, PathBuf::from),
                 other => {
                     eprintln!(
                         "unknown argument {other:?}; flags: --quick, --reps N, --only PART, \
-                         --charts DIR, --size BYTES, --impl NAME (streaming)"
+                         --charts DIR, --transport tcp|unix, --size BYTES, --impl NAME (streaming)"
                     );
                     std::process::exit(2);
                 }
@@ -90,6 +93,7 @@ impl Opts {
             quick,
             reps: reps.unwrap_or(if quick { 3 } else { 5 }).max(1),
             only,
+            transports,
             sizes,
             impls,
             charts,

@@ -114,6 +114,10 @@ pub fn stream_once(t: Transport, imp: Impl, size: usize, frames: usize) -> io::R
 pub fn stream_part(opts: &Opts) -> io::Result<Vec<StreamRow>> {
     let mut rows = Vec::new();
     for t in [Transport::Tcp, Transport::Unix] {
+        let name = t.name().to_lowercase();
+        if !opts.transports.is_empty() && !opts.transports.contains(&name) {
+            continue;
+        }
         for size in SIZES {
             if !opts.sizes.is_empty() && !opts.sizes.contains(&size) {
                 continue;
