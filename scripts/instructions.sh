@@ -130,7 +130,7 @@ case "$mode" in
           checked++
           was = base[$1, $2, $3, f]
           if ($f > was * 1.05 && $f > was + 0.5) {
-            printf "REGRESSION %s/%s %d B: %s per frame %s -> %s (+%.1f%%)\n", $1, $2, $3, names[f], was, $f, was > 0 ? ($f / was - 1) * 100 : 100
+            printf "REGRESSION %s/%s %d B: %s per frame %s -> %s (+%.1f%%)\n", $1, $2, $3, names[f], was, $f, (was > 0 ? ($f / was - 1) * 100 : 100)
             failed++
           }
         }

@@ -79,3 +79,27 @@ impl RoundTrip for NaiveClient {
         self.s.read_exact(&mut self.buf)
     }
 }
+
+/// Parses every frame of `wire` by hand (`split_first_chunk` for the header,
+/// `split_at_checked` for the payload); returns the frame count and the sum of each frame's
+/// length, first and last byte.
+pub fn parse_sum(wire: &[u8]) -> (usize, u64) {
+    let (mut frames, mut sum) = (0, 0u64);
+    let mut rest = wire;
+    while let Some((header, tail)) = rest.split_first_chunk::<4>() {
+        let len = u32::from_be_bytes(*header) as usize;
+        let (frame, tail) = tail.split_at_checked(len).expect("whole frames");
+        sum += frame_sum(frame);
+        frames += 1;
+        rest = tail;
+    }
+    (frames, sum)
+}
+
+/// A frame's length, first and last byte, added: the work done per frame in the decoding
+/// part, the same for every parser.
+pub fn frame_sum(frame: &[u8]) -> u64 {
+    frame.len() as u64
+        + u64::from(frame.first().copied().unwrap_or(0))
+        + u64::from(frame.last().copied().unwrap_or(0))
+}

@@ -1,12 +1,14 @@
-//! lenframe's blocking `FrameWriter` and `FrameReader` with their defaults.
+//! lenframe's blocking `FrameWriter` and `FrameReader` with their defaults, and its
+//! `Frames` iterator over a byte slice.
 
 use std::io;
 use std::net::TcpStream;
 use std::sync::Barrier;
 use std::time::Instant;
 
-use lenframe::{FrameReader, FrameWriter};
+use lenframe::{FrameConfig, FrameReader, FrameWriter, Frames};
 
+use crate::hand::frame_sum;
 use crate::pingpong::RoundTrip;
 use crate::sock::Sock;
 
@@ -64,4 +66,14 @@ impl RoundTrip for Client {
         assert_eq!(frame.len(), payload.len());
         Ok(())
     }
+}
+
+/// [`crate::hand::parse_sum`] through `Frames`.
+pub fn parse_sum(wire: &[u8]) -> (usize, u64) {
+    let (mut frames, mut sum) = (0, 0u64);
+    for frame in Frames::new(wire, FrameConfig::default()).expect("the default layout") {
+        sum += frame_sum(frame.expect("whole frames"));
+        frames += 1;
+    }
+    (frames, sum)
 }

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Flags: `--quick` (or `LOOPBENCH_QUICK=1`), `--reps N` (default 5), `--only
-//! stream|pingpong|memory|growth` to run some parts only, `--charts DIR` (default
+//! stream|pingpong|memory|growth|decode` to run some parts only, `--charts DIR` (default
 //! `target/loopbench`) for the SVG charts, and, for streaming, `--transport tcp|unix`,
 //! `--size BYTES` and `--impl raw|hand|lenframe|tokio-util|lenframe-async|lenframe-codec`;
 //! each of the last four can be repeated. Needs the `tokio` feature (`--features tokio`).
@@ -19,7 +19,8 @@
 //! - [`pingpong`]: request/response round trips over TCP, with and without `TCP_NODELAY`;
 //!   chart `pingpong.svg`;
 //! - [`memory`]: live heap per idle connection that sent only a maximum-size header;
-//! - [`growth`]: one 8 MiB frame delivered one byte per read, and in one go.
+//! - [`growth`]: one 8 MiB frame delivered one byte per read, and in one go;
+//! - [`decode`]: every frame of one 8 MiB `&[u8]`, `Frames` against slice parsing.
 //!
 //! Implementations, one module each: [`raw`], [`hand`], [`lenframe_blocking`], [`lenframe_async`],
 //! and [`framed`] (tokio-util's `Framed*` with its codec or with lenframe's `FrameCodec`).
@@ -29,6 +30,7 @@ use std::path::PathBuf;
 
 mod alloc;
 mod chart;
+mod decode;
 mod framed;
 mod growth;
 mod hand;
@@ -128,6 +130,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if opts.wants("growth") {
         growth::growth_part(&opts)?;
+    }
+    if opts.wants("decode") {
+        decode::decode_part(&opts);
     }
     println!("\ncharts in {}", opts.charts.display());
     Ok(())
