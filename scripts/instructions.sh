@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Instruction counts per frame under callgrind (benches/instructions.rs, through gungraun).
 #
-#   bash scripts/instructions.sh            # run the bench, print the per-frame table
+#   bash scripts/instructions.sh            # run the bench, print the per-frame table and
+#                                           #    each front end's ratio to its peer
 #   bash scripts/instructions.sh --check    # ...and fail if a figure grew by more than 5%
 #                                           #    over benches/instructions.baseline
 #   bash scripts/instructions.sh --save     # ...and write the figures as the new baseline
@@ -103,6 +104,40 @@ echo "$current" | awk -F'\t' '
       split(order[r], k, "\t")
       printf "| %s | %s |", k[1], k[2]
       for (c = 1; c <= ncols; c++) printf " %s |", cell[order[r], sizes[c]]
+      printf "\n"
+    }
+  }'
+
+# Each front end against its peer: the ratio of instructions per frame, per size.
+echo
+echo "$current" | awk -F'\t' '
+  BEGIN {
+    n = split("lenframe_reader raw_bufreader;lenframe_writer raw_bufwriter;" \
+      "lenframe_async_reader lenframe_reader;lenframe_async_writer lenframe_writer;" \
+      "lenframe_async_reader tokio_util_framed_read;lenframe_async_writer tokio_util_framed_write;" \
+      "lenframe_codec_framed_read tokio_util_framed_read;lenframe_codec_framed_write tokio_util_framed_write;" \
+      "lenframe_codec_decode tokio_util_decode;lenframe_codec_encode tokio_util_encode;" \
+      "lenframe_frames slice_parse;crc32c_frames lenframe_frames;crc32c_reader lenframe_reader;" \
+      "crc32c_writer lenframe_writer", pairs, ";")
+  }
+  function label(s) { return s >= 1048576 ? s / 1048576 " MiB" : s >= 1024 ? s / 1024 " KiB" : s " B" }
+  {
+    ir[$2, $3] = $4
+    if (!($3 in col)) { col[$3] = 1; sizes[++ncols] = $3 }
+  }
+  END {
+    printf "| instructions per frame, a / b |"
+    for (c = 1; c <= ncols; c++) printf " %s |", label(sizes[c])
+    printf "\n|---|"
+    for (c = 1; c <= ncols; c++) printf "---:|"
+    printf "\n"
+    for (p = 1; p <= n; p++) {
+      split(pairs[p], ab, " ")
+      printf "| %s / %s |", ab[1], ab[2]
+      for (c = 1; c <= ncols; c++) {
+        b = ir[ab[2], sizes[c]]
+        printf " %s |", (b > 0 ? sprintf("%.2f", ir[ab[1], sizes[c]] / b) : "-")
+      }
       printf "\n"
     }
   }'
