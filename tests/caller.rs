@@ -180,3 +180,25 @@ fn a_write_that_times_out_part_way_is_accepted_once_and_its_memory_given_back() 
     assert_eq!(frames.len(), 1, "sent exactly once");
     assert!(frames[0] == large);
 }
+
+#[test]
+fn a_stalled_frame_is_reported_timed_out_never_would_block() {
+    let (mut client, server) = tcp_pair();
+    client.write_all(&frame(b"stalled")[..6]).unwrap();
+    let mut reader = FrameReader::new(server);
+    reader.set_frame_timeout(Some(Duration::from_millis(7)));
+    // The kernel's timer may wake a tick before the deadline: each call still ends with
+    // the deadline's verdict, and the frame's bytes are kept.
+    for _ in 0..20 {
+        match reader.read_frame() {
+            Err(lenframe::FrameError::TimedOut {
+                expected: 11,
+                received: 6,
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    client.write_all(&frame(b"stalled")[6..]).unwrap();
+    assert_eq!(reader.read_frame().unwrap(), Some(&b"stalled"[..]));
+}
