@@ -245,8 +245,10 @@ impl From<ConfigError> for io::Error {
     /// use lenframe::{FrameConfig, FrameReader, LengthField};
     ///
     /// fn open(wire: &[u8]) -> io::Result<FrameReader<&[u8]>> {
-    ///     // A 2-byte field cannot express the 8 MiB default limit.
-    ///     let cfg = FrameConfig::default().length_field(LengthField::U16Be);
+    ///     // A 2-byte field cannot express a limit of 100,000 bytes.
+    ///     let cfg = FrameConfig::default()
+    ///         .length_field(LengthField::U16Be)
+    ///         .max_frame_len(100_000);
     ///     Ok(FrameReader::with_config(wire, cfg)?)
     /// }
     /// assert_eq!(open(b"").unwrap_err().kind(), io::ErrorKind::InvalidInput);
