@@ -371,6 +371,32 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         Ok(self.state.decode()?.map(|range| self.state.frame(range)))
     }
 
+    /// [`next_buffered`](Self::next_buffered) as owned [`Bytes`], without a copy when the
+    /// frame is large (see [`read_frame_owned`](Self::read_frame_owned)): for a drain that
+    /// hands the last requests to a worker.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_buffered`](Self::next_buffered).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::tokio::FrameReader;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), lenframe::FrameError> {
+    /// let mut reader = FrameReader::new(&b"\x00\x00\x00\x01a\x00\x00\x00\x01b"[..]);
+    /// assert_eq!(reader.read_frame().await?, Some(&b"a"[..]));
+    /// assert_eq!(reader.next_buffered_owned()?.as_deref(), Some(&b"b"[..]));
+    /// assert_eq!(reader.next_buffered_owned()?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn next_buffered_owned(&mut self) -> Result<Option<Bytes>, FrameError> {
+        Ok(self.state.decode()?.map(|range| self.owned(range)))
+    }
+
     /// Polls for the next frame, whose bytes [`ReadState::frame`] gives.
     ///
     /// A frame already buffered is decoded here, inlined into the caller's poll; reading
