@@ -418,6 +418,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Option<Range<usize>>, FrameError>> {
+        self.state.resume_clock(|| Instant::now().into_std());
         loop {
             let mut buf = ReadBuf::new(self.state.read_buf()?);
             match Pin::new(&mut self.inner).poll_read(cx, &mut buf) {
@@ -507,8 +508,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// assert_eq!(reader.state().frame_deadline(), Some(rate));
     /// ```
     pub fn set_frame_deadline(&mut self, deadline: Option<FrameDeadline>) {
-        self.state
-            .set_frame_deadline(deadline, Instant::now().into_std());
+        self.state.set_frame_deadline(deadline);
     }
 
     /// Charges the buffer's growth beyond its first step to a [`MemoryBudget`] shared with
