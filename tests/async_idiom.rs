@@ -10,6 +10,7 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -453,4 +454,61 @@ async fn write_shutdown_of_a_poisoned_writer_still_closes_the_transport() {
     let mut rest = Vec::new();
     server.read_to_end(&mut rest).await.unwrap();
     assert!(rest.is_empty());
+}
+
+/// A peer pipelines a 1-byte frame A and a 4 MiB frame B in one write; the handler for A
+/// takes 400 ms with a frame timeout of 150 ms. B's bytes were there all along: the
+/// handler's time is not B's.
+#[tokio::test(start_paused = true)]
+async fn read_handler_time_does_not_count_against_the_next_frame() {
+    let b = payload(4 << 20, 2);
+    let wire = reference_stream(&FrameConfig::default(), &[&b"A"[..], &b[..]]);
+    let (mut peer, ours) = tokio::io::duplex(8 << 20);
+    peer.write_all(&wire).await.unwrap();
+    let mut reader = FrameReader::new(ours);
+    reader.set_frame_timeout(Some(Duration::from_millis(150)));
+    assert_eq!(reader.read_frame().await.unwrap(), Some(&b"A"[..]));
+    tokio::time::sleep(Duration::from_millis(400)).await; // the handler for A
+    let got = reader.read_frame().await.unwrap().unwrap();
+    assert!(got == &b[..]);
+}
+
+/// A `read_frame` future dropped by a `timeout` after waiting 100 ms of a 150 ms frame
+/// timeout; the application then works for 400 ms; the peer sends the rest. Only the
+/// 100 ms of waiting count: the frame is read, not cut.
+#[tokio::test(start_paused = true)]
+async fn read_dropped_future_stops_the_frame_clock() {
+    let frame = payload(1000, 3);
+    let wire = reference_stream(&FrameConfig::default(), &[&frame]);
+    let (mut peer, ours) = tokio::io::duplex(1 << 16);
+    let mut reader = FrameReader::new(ours);
+    reader.set_frame_timeout(Some(Duration::from_millis(150)));
+    peer.write_all(&wire[..500]).await.unwrap();
+    let waited = tokio::time::timeout(Duration::from_millis(100), reader.read_frame()).await;
+    assert!(waited.is_err());
+    tokio::time::sleep(Duration::from_millis(400)).await; // the application's own time
+                                                          // The peer sends 300 more bytes now and the rest 20 ms later: within the 50 ms left.
+    peer.write_all(&wire[500..800]).await.unwrap();
+    let rest = wire[800..].to_vec();
+    let late = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        peer.write_all(&rest).await.unwrap();
+        peer
+    });
+    assert_eq!(reader.read_frame().await.unwrap(), Some(&frame[..]));
+    let mut peer = late.await.unwrap();
+
+    // The peer that stalls is still cut, counting only the waiting: 100 ms, then 50 more.
+    peer.write_all(&wire[..500]).await.unwrap();
+    let waited = tokio::time::timeout(Duration::from_millis(100), reader.read_frame()).await;
+    assert!(waited.is_err());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let start = tokio::time::Instant::now();
+    let err = reader.read_frame().await.unwrap_err();
+    assert!(matches!(
+        err,
+        FrameError::TimedOut { expected: 1004, received: 500, elapsed, .. }
+            if elapsed == Duration::from_millis(150)
+    ));
+    assert_eq!(start.elapsed(), Duration::from_millis(50));
 }

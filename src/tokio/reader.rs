@@ -156,7 +156,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     ///
     /// This method is cancel safe. Every byte read is recorded in the reader before the
     /// future yields, so dropping it (in a `tokio::select!` branch that lost, or under
-    /// `tokio::time::timeout`) loses nothing: the next call resumes the same frame.
+    /// `tokio::time::timeout`) loses nothing: the next call resumes the same frame. A frame
+    /// deadline counts only the time a `read_frame` future waits for the frame's bytes:
+    /// dropping the future stops the frame's clock until the next call waits again.
     ///
     /// # Examples
     ///
@@ -193,7 +195,10 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// # Cancel safety
     ///
     /// Every byte read is kept in the reader: after `Pending`, polling again (or calling
-    /// [`read_frame`](Self::read_frame)) resumes the same frame.
+    /// [`read_frame`](Self::read_frame)) resumes the same frame. The time from a `Pending`
+    /// to the next poll counts as waiting for the peer against a frame deadline; code that
+    /// stops polling for a while calls [`ReadState::pause_clock`] through
+    /// [`state_mut`](Self::state_mut), as a dropped [`ReadFrame`] does.
     ///
     /// # Examples
     ///
@@ -433,7 +438,12 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                     }
                 }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(FrameError::Io(e))),
+                Poll::Ready(Err(e)) => {
+                    // The caller has control until it reads again (after `WouldBlock`, say):
+                    // that time is not the peer's.
+                    self.state.pause_clock(|| Instant::now().into_std());
+                    return Poll::Ready(Err(FrameError::Io(e)));
+                }
                 Poll::Pending => return self.poll_deadline(cx),
             }
         }
@@ -708,6 +718,17 @@ impl<'a, R: AsyncRead + Unpin> Future for ReadFrame<'a, R> {
                 self.reader = Some(reader);
                 Poll::Pending
             }
+        }
+    }
+}
+
+impl<R> Drop for ReadFrame<'_, R> {
+    /// A future dropped while it waited (a `select!` branch that lost, a `timeout`): the
+    /// frame's clock stops until the next read waits, so the application's time until then
+    /// is not counted against the peer.
+    fn drop(&mut self) {
+        if let Some(reader) = &mut self.reader {
+            reader.state.pause_clock(|| Instant::now().into_std());
         }
     }
 }
