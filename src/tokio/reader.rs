@@ -307,14 +307,17 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// The frame at `range` as owned bytes: its buffer handed over when large, a copy when
     /// small.
     fn owned(&mut self, range: Range<usize>) -> Bytes {
-        match self.state.take_buffer(&range) {
-            Some((buffer, charge)) => Bytes::from_owner(OwnedFrame {
-                buffer,
-                range,
-                _charge: charge,
-            }),
-            None => Bytes::copy_from_slice(self.state.frame(range)),
+        // The size check first, inline: most frames are small.
+        if range.len() > self.state.capacity_step() {
+            if let Some((buffer, charge)) = self.state.take_buffer(&range) {
+                return Bytes::from_owner(OwnedFrame {
+                    buffer,
+                    range,
+                    _charge: charge,
+                });
+            }
         }
+        Bytes::copy_from_slice(self.state.frame(range))
     }
 
     /// Whether a whole frame is buffered: the next [`read_frame`](Self::read_frame) returns
