@@ -407,6 +407,64 @@ impl<R: Read> FrameReader<R> {
         let buffered = self.state.read_buffer().to_vec();
         (self.inner, buffered)
     }
+
+    /// Whether a whole frame is buffered: the next [`read_frame`](Self::read_frame) returns
+    /// it without reading from the stream. See [`next_buffered`](Self::next_buffered).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wire: &[u8] = b"\x00\x00\x00\x01a\x00\x00\x00\x01b";
+    /// let mut reader = lenframe::FrameReader::new(wire);
+    /// assert!(!reader.has_frame()); // nothing read yet
+    /// assert_eq!(reader.read_frame()?, Some(&b"a"[..]));
+    /// assert!(reader.has_frame()); // "b" came in the same read
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn has_frame(&self) -> bool {
+        self.state.has_frame()
+    }
+
+    /// The next frame if it is already buffered, without reading from the stream:
+    /// `Ok(None)` when no whole frame is. For a graceful shutdown: stop reading, then
+    /// handle every request already received.
+    ///
+    /// # Errors
+    ///
+    /// The decoding errors of [`read_frame`](Self::read_frame): [`FrameError::TooLarge`],
+    /// [`FrameError::InvalidHeader`], [`FrameError::ChecksumMismatch`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wire: &[u8] = b"\x00\x00\x00\x01a\x00\x00\x00\x01b\x00\x00";
+    /// let mut reader = lenframe::FrameReader::new(wire);
+    /// assert_eq!(reader.read_frame()?, Some(&b"a"[..]));
+    /// // Shutting down: drain what was received, read nothing more.
+    /// let mut drained = Vec::new();
+    /// while let Some(frame) = reader.next_buffered()? {
+    ///     drained.push(frame.to_vec());
+    /// }
+    /// assert_eq!(drained, [b"b".to_vec()]);
+    /// assert_eq!(reader.read_buffer(), b"\x00\x00"); // half a header: not a request
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn next_buffered(&mut self) -> Result<Option<&[u8]>, FrameError> {
+        Ok(self.state.decode()?.map(|range| self.state.frame(range)))
+    }
+
+    /// The read side's state: buffer, capacity, deadline and memory settings
+    /// ([`ReadState::read_buffer`], [`ReadState::capacity`], ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = lenframe::FrameReader::new(&b""[..]);
+    /// assert_eq!(reader.state().capacity(), 0); // nothing allocated before the first read
+    /// ```
+    pub fn state(&self) -> &ReadState {
+        &self.state
+    }
 }
 
 impl<R: Read + ReadTimeout> FrameReader<R> {
