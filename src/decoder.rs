@@ -427,6 +427,7 @@ impl FrameDecoder {
 
     /// Whether [`decode`](Self::decode), called on `buf` until it stops skipping, would
     /// deliver a frame; nothing changes in this decoder.
+    #[cfg(feature = "std")]
     pub(crate) fn has_frame(&self, mut buf: &[u8]) -> bool {
         let mut probe = match self.state {
             State::Failed(_) => return false,

@@ -81,6 +81,27 @@ async fn sink_batches_until_flushed() {
 }
 
 #[tokio::test]
+async fn sink_writes_large_frames_across_pending_and_short_writes() {
+    let cfg = FrameConfig::default();
+    let script = (0..200).map(|i| match i % 3 {
+        0 => AsyncStep::Pending,
+        1 => AsyncStep::Bytes(7),
+        _ => AsyncStep::Bytes(1),
+    });
+    let mut sink = FrameWriter::with_capacity(ScriptedAsyncWriter::new(script), cfg, 16).unwrap();
+    let frames: Vec<Vec<u8>> = [40, 3, 100, 0, 17]
+        .iter()
+        .map(|&n| payload(n, n as u8))
+        .collect();
+    for frame in &frames {
+        sink.feed(Bytes::from(frame.clone())).await.unwrap();
+    }
+    sink.close().await.unwrap();
+    assert_eq!(sink.get_ref().data, reference_stream(&cfg, &frames));
+    assert_eq!(sink.frames_accepted(), 5);
+}
+
+#[tokio::test]
 async fn sink_refuses_a_frame_over_the_limit_and_writes_nothing() {
     let cfg = FrameConfig::default().max_frame_len(4);
     let mut sink = FrameWriter::with_config(ScriptedAsyncWriter::new([]), cfg).unwrap();

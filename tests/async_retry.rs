@@ -21,84 +21,15 @@
 
 mod support;
 
-use std::collections::VecDeque;
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use lenframe::tokio::{FrameReader, FrameWriter};
 use lenframe::{FrameConfig, FrameError};
 use proptest::prelude::*;
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
-use support::async_io::tokio_tcp_pair;
+use support::async_io::{tokio_tcp_pair, AsyncStep, ScriptedAsyncWriter};
 use support::strategies::{payload, proptest_config, reference_stream};
-
-/// What one write poll of a [`StallingWriter`] does.
-#[derive(Debug, Clone, Copy)]
-enum Step {
-    /// `Pending` without waking: only the caller's timeout ends the wait.
-    Stall,
-    /// `Pending`, waking at once.
-    Pending,
-    /// Takes at most this many bytes (at least 1).
-    Bytes(usize),
-}
-
-/// An `AsyncWrite` into a `Vec` whose write polls follow a script; once it is spent, each
-/// poll takes everything.
-#[derive(Debug, Default)]
-struct StallingWriter {
-    data: Vec<u8>,
-    steps: VecDeque<Step>,
-}
-
-impl AsyncWrite for StallingWriter {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored(cx, &[io::IoSlice::new(buf)])
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let mut left = match this.steps.pop_front() {
-            Some(Step::Stall) => return Poll::Pending,
-            Some(Step::Pending) => {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            Some(Step::Bytes(n)) => n,
-            None => usize::MAX,
-        };
-        let before = this.data.len();
-        for buf in bufs {
-            let n = left.min(buf.len());
-            this.data.extend_from_slice(&buf[..n]);
-            left -= n;
-        }
-        Poll::Ready(Ok(this.data.len() - before))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
 
 /// How the caller bounds each attempt.
 #[derive(Debug, Clone, Copy)]
@@ -173,16 +104,13 @@ fn paused_runtime() -> tokio::runtime::Runtime {
 /// writer and what the attempts did.
 fn run_scripted(
     frames: &[Vec<u8>],
-    steps: Vec<Step>,
+    steps: Vec<AsyncStep>,
     capacity: usize,
     bound: Bound,
 ) -> (Vec<u8>, Attempts) {
     let max_attempts = steps.len() + 2;
     paused_runtime().block_on(async {
-        let inner = StallingWriter {
-            data: Vec::new(),
-            steps: steps.into(),
-        };
+        let inner = ScriptedAsyncWriter::new(steps);
         let mut w = FrameWriter::with_capacity(inner, FrameConfig::default(), capacity).unwrap();
         let d = Duration::from_millis(10);
         let mut attempts = Attempts::default();
@@ -196,11 +124,11 @@ fn run_scripted(
     })
 }
 
-fn step() -> impl Strategy<Value = Step> {
+fn step() -> impl Strategy<Value = AsyncStep> {
     prop_oneof![
-        2 => Just(Step::Stall),
-        1 => Just(Step::Pending),
-        3 => (1usize..40).prop_map(Step::Bytes),
+        2 => Just(AsyncStep::Stall),
+        1 => Just(AsyncStep::Pending),
+        3 => (1usize..40).prop_map(AsyncStep::Bytes),
     ]
 }
 
@@ -229,7 +157,7 @@ fn write_retry_takes_both_branches() {
     let frame = payload(100, 1);
     for bound in [Bound::Timeout, Bound::Select] {
         // Nothing of the frame went out before the cut: it is written again.
-        let steps = vec![Step::Stall, Step::Stall];
+        let steps = vec![AsyncStep::Stall, AsyncStep::Stall];
         let (wire, attempts) = run_scripted(std::slice::from_ref(&frame), steps, 32, bound);
         assert_eq!(wire, reference_stream(&FrameConfig::default(), &[&frame]));
         assert_eq!(attempts.accepted_when_cut, 0);
@@ -239,7 +167,7 @@ fn write_retry_takes_both_branches() {
             Bound::Select => assert!((1..=2).contains(&attempts.retried), "{attempts:?}"),
         }
         // Ten bytes went out before the cut: the frame is accepted, and not written again.
-        let steps = vec![Step::Bytes(10), Step::Stall, Step::Stall];
+        let steps = vec![AsyncStep::Bytes(10), AsyncStep::Stall, AsyncStep::Stall];
         let (wire, attempts) = run_scripted(std::slice::from_ref(&frame), steps, 32, bound);
         assert_eq!(wire, reference_stream(&FrameConfig::default(), &[&frame]));
         assert_eq!(
@@ -252,14 +180,49 @@ fn write_retry_takes_both_branches() {
     }
 }
 
-/// Reads every frame from `reader` to its end.
-async fn read_all<R: tokio::io::AsyncRead + Unpin>(reader: R) -> Vec<Vec<u8>> {
-    let mut reader = FrameReader::new(reader);
+/// Reads `reader` to its end in reads of at most `chunk` bytes, pausing `pause` after each
+/// (a slow peer); returns the frames the bytes hold.
+async fn read_slowly<R: AsyncRead + Unpin>(
+    mut reader: R,
+    chunk: usize,
+    pause: Duration,
+) -> Vec<Vec<u8>> {
+    let mut wire = Vec::new();
+    let mut buf = vec![0; chunk];
+    loop {
+        let n = reader.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        wire.extend_from_slice(&buf[..n]);
+        tokio::time::sleep(pause).await;
+    }
+    let mut frames = FrameReader::new(&wire[..]);
     let mut got = Vec::new();
-    while let Some(frame) = reader.read_frame().await.unwrap() {
+    while let Some(frame) = frames.read_frame().await.unwrap() {
         got.push(frame.to_vec());
     }
     got
+}
+
+/// Writes `frames` with the retry idiom (frame i bounded as `bound(i)` says), flushes and
+/// shuts the writer down.
+async fn send_all<W: AsyncWrite + Unpin>(
+    mut w: FrameWriter<W>,
+    frames: &[Vec<u8>],
+    d: Duration,
+    bound: impl Fn(usize) -> Bound,
+    max_attempts: usize,
+) -> Attempts {
+    let mut attempts = Attempts::default();
+    for (i, frame) in frames.iter().enumerate() {
+        write_with_retry(&mut w, frame, d, bound(i), max_attempts, &mut attempts)
+            .await
+            .unwrap();
+    }
+    flush_with_retry(&mut w, d, max_attempts).await;
+    w.shutdown().await.unwrap();
+    attempts
 }
 
 /// A reader that takes 4 KiB every 7 ms on paused time, a writer that cuts each attempt
@@ -274,32 +237,9 @@ fn write_retry_over_a_slow_duplex_sends_every_frame_once() {
     for bound in [Bound::Timeout, Bound::Select] {
         let (attempts, got) = paused_runtime().block_on(async {
             let (ours, theirs) = tokio::io::duplex(4096);
-            let slow = tokio::spawn(async move {
-                let mut theirs = theirs;
-                let mut wire = Vec::new();
-                let mut chunk = vec![0; 4096];
-                loop {
-                    let n = tokio::io::AsyncReadExt::read(&mut theirs, &mut chunk)
-                        .await
-                        .unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    wire.extend_from_slice(&chunk[..n]);
-                    tokio::time::sleep(Duration::from_millis(7)).await;
-                }
-                read_all(&wire[..]).await
-            });
-            let mut w = FrameWriter::new(ours);
-            let mut attempts = Attempts::default();
+            let slow = tokio::spawn(read_slowly(theirs, 4096, Duration::from_millis(7)));
             let d = Duration::from_millis(5);
-            for frame in &frames {
-                write_with_retry(&mut w, frame, d, bound, 10_000, &mut attempts)
-                    .await
-                    .unwrap();
-            }
-            flush_with_retry(&mut w, d, 10_000).await;
-            w.shutdown().await.unwrap();
+            let attempts = send_all(FrameWriter::new(ours), &frames, d, |_| bound, 10_000).await;
             (attempts, slow.await.unwrap())
         });
         assert_eq!(got, frames, "{bound:?}");
@@ -313,37 +253,17 @@ fn write_retry_over_a_slow_duplex_sends_every_frame_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_retry_over_tcp_sends_every_frame_once() {
     let frames: Vec<Vec<u8>> = (0..6).map(|i| payload((1 << 20) + i, i as u8)).collect();
-    let (client, mut server) = tokio_tcp_pair().await;
-    let reader = tokio::spawn(async move {
-        let mut wire = Vec::new();
-        let mut chunk = vec![0; 16 * 1024];
-        loop {
-            let n = tokio::io::AsyncReadExt::read(&mut server, &mut chunk)
-                .await
-                .unwrap();
-            if n == 0 {
-                break;
-            }
-            wire.extend_from_slice(&chunk[..n]);
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        read_all(&wire[..]).await
-    });
-    let mut w = FrameWriter::new(client);
-    let mut attempts = Attempts::default();
-    let d = Duration::from_millis(1);
-    for (i, frame) in frames.iter().enumerate() {
-        let bound = if i % 2 == 0 {
+    let (client, server) = tokio_tcp_pair().await;
+    let reader = tokio::spawn(read_slowly(server, 16 * 1024, Duration::from_millis(1)));
+    let bound = |i: usize| {
+        if i.is_multiple_of(2) {
             Bound::Timeout
         } else {
             Bound::Select
-        };
-        write_with_retry(&mut w, frame, d, bound, 1_000_000, &mut attempts)
-            .await
-            .unwrap();
-    }
-    flush_with_retry(&mut w, d, 1_000_000).await;
-    w.shutdown().await.unwrap();
+        }
+    };
+    let d = Duration::from_millis(1);
+    let attempts = send_all(FrameWriter::new(client), &frames, d, bound, 1_000_000).await;
     let got = reader.await.unwrap();
     assert_eq!(got.len(), frames.len());
     assert!(got == frames);

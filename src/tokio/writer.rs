@@ -251,7 +251,6 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
     /// # }
     /// ```
     pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), FrameError>> {
-        self.state.check_usable()?;
         while let Some(queued) = &mut self.queued {
             if let Some(large) = &mut queued.large {
                 let slices = self.state.large_slices(large, &queued.frame);
@@ -268,7 +267,7 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
                 Accept::Large => queued.large = Some(self.state.begin_large(&queued.frame)?),
             }
         }
-        Poll::Ready(Ok(()))
+        Poll::Ready(self.state.check_usable())
     }
 
     /// Gives the writer one frame, after [`poll_ready`](Self::poll_ready) answered
@@ -655,7 +654,9 @@ impl<W: AsyncWrite + Unpin> WriteFrame<'_, W> {
             return Poll::Ready(Ok(()));
         }
         // A frame given to `start_send` goes first.
-        ready!(writer.poll_ready(cx))?;
+        if writer.queued.is_some() {
+            ready!(writer.poll_ready(cx))?;
+        }
         loop {
             if let Phase::Large(large) = &mut this.phase {
                 let slices = writer.state.large_slices(large, this.payload);
