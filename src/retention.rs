@@ -94,6 +94,13 @@ mod tests {
             r.shrunk(11 + k);
         }
         assert_eq!(r.hold, MAX_SHRINK_HOLD);
+        // Growth that stays within the retained size, or starts above it, is no return of
+        // large frames.
+        let (hold, grown_at) = (r.hold, r.grown_at);
+        r.shrunk(30);
+        r.grow(10, 100, 31);
+        r.grow(200, 400, 31);
+        assert_eq!((r.hold, r.grown_at), (hold, grown_at));
         r.set_keep(None);
         assert_eq!((r.keep(), r.limit()), (None, usize::MAX));
         assert!(!r.due(usize::MAX, u64::MAX / 2));
