@@ -517,7 +517,7 @@ impl<'a> Arbitrary<'a> for ReadOp {
 }
 
 /// At most this many faults per stream: `Interrupted` and `WouldBlock` results of a
-/// [`ScheduledRead`], `Pending` and error results of a [`ScheduledAsyncRead`].
+/// [`ScheduledRead`], `Pending` and error results of a `ScheduledAsyncRead`.
 pub const MAX_FAULTS: usize = 256;
 
 /// A reader over `data` that follows a script of short reads and faults (`Op`: [`ReadOp`]
@@ -597,7 +597,7 @@ impl Read for ScheduledRead<'_, ReadOp> {
     }
 }
 
-/// One step of a [`ScheduledAsyncRead`]'s script, coded in one byte: the top three bits
+/// One step of a `ScheduledAsyncRead`'s script, coded in one byte: the top three bits
 /// choose the kind, the low five the count of a short read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AsyncReadOp {

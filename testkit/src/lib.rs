@@ -9,7 +9,7 @@
 //!   forwarded;
 //! - [`scripted`]: `Read` and `Write` that follow a script of short counts, `Interrupted`,
 //!   `WouldBlock`, errors and the end of the stream;
-//! - [`async_io`] (feature `tokio`): all of the above for tokio, and [`async_io::poll_at_most`],
+//! - `async_io` (feature `tokio`): all of the above for tokio, and `async_io::poll_at_most`,
 //!   which polls a future k times and drops it, to test cancel safety;
 //! - [`strategies`]: proptest strategies for layouts (with and without checksums), frame
 //!   sizes around the limits, relay schedules, and hostile streams with the events a reader
@@ -19,7 +19,7 @@
 //!   get, and an echo server under a crowd of them;
 //! - [`fuzz`]: a fuzz driver from a fuzzer's `&[u8]` to an I/O schedule and frame bytes,
 //!   read into your handler with lenframe's invariants checked;
-//! - [`reference`]: every layout's wire bytes written plainly, independent of lenframe.
+//! - [`reference`](mod@reference): every layout's wire bytes written plainly, independent of lenframe.
 //!
 //! A property over real sockets, through the relay, in a few lines:
 //!
@@ -72,8 +72,8 @@
 //!
 //! # Features
 //!
-//! - `std` (default): everything but [`reference`], which works with lenframe's core alone;
-//! - `tokio`: [`async_io`], the tokio crowd server, and the tokio read of the fuzz driver.
+//! - `std` (default): everything but [`reference`](mod@reference), which works with lenframe's core alone;
+//! - `tokio`: `async_io`, the tokio crowd server, and the tokio read of the fuzz driver.
 //!
 //! [lenframe]: https://docs.rs/lenframe
 #![forbid(unsafe_code)]

@@ -1,6 +1,6 @@
 //! Readers and writers that follow a script: short counts, `Interrupted`, `WouldBlock`, any
 //! error, and the end of the stream at a chosen byte, for the blocking world (the async twins
-//! are in [`crate::async_io`]). A frame reader or writer over them must give the same frames as
+//! are in `async_io` (feature `tokio`)). A frame reader or writer over them must give the same frames as
 //! over a perfect stream, resume after every retryable error, and report the rest.
 
 use std::collections::VecDeque;

@@ -1,6 +1,6 @@
 //! Connected stream pairs over real transports: TCP on 127.0.0.1 (an ephemeral port), Unix
 //! sockets bound in a temporary directory, and OS pipes; blocking here, tokio in
-//! [`crate::async_io`].
+//! `async_io` (feature `tokio`).
 //!
 //! [`pair`] gives the two ends of one direction: a [`WriteEnd`] that can close the stream
 //! with an orderly end or, for sockets, with a reset at any byte, and a reading end.
