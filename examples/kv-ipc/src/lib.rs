@@ -4,6 +4,7 @@
 //! frame deadlines and an idle timeout on the server, and a graceful shutdown.
 //!
 //! ```
+//! # #[cfg(feature = "std")] {
 //! use std::time::Duration;
 //! use kv_ipc::{Client, Op, Server, Settings};
 //!
@@ -22,6 +23,7 @@
 //! let ended = running.join().unwrap()?;
 //! assert_eq!(ended.len(), 1);
 //! std::fs::remove_dir_all(&dir)?;
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

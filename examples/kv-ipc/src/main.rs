@@ -1,5 +1,5 @@
-//! The key-value service, server and client in one process over a Unix socket: a few calls,
-//! a call that misses its deadline, then a graceful shutdown.
+//! The key-value service, server and client in one process over a Unix socket: a few calls
+//! (each with a 2 s deadline), then a graceful shutdown, and how each connection ended.
 //!
 //! ```sh
 //! cargo run -p kv-ipc
