@@ -329,6 +329,23 @@ impl FrameDecoder {
         Some((framed.get(usize::from(self.whole_skip)..)?, end + TRAILER))
     }
 
+    /// [`decode_whole`](Self::decode_whole) when the decoder [decodes whole
+    /// frames](Self::decodes_whole), with the frame as a range of `buf` and counted in
+    /// [`stats`](Self::stats) as `decode` counts it: for the callers that keep their bytes
+    /// in a buffer of their own and this decoder's stats as theirs.
+    #[cfg(feature = "std")]
+    #[inline(always)]
+    pub(crate) fn take_whole(&mut self, buf: &[u8]) -> Option<(Range<usize>, usize)> {
+        if !self.decodes_whole() {
+            return None;
+        }
+        let (frame, consumed) = self.decode_whole(buf)?;
+        let start = frame.as_ptr() as usize - buf.as_ptr() as usize;
+        self.stats.frames += 1;
+        self.stats.bytes += frame.len() as u64;
+        Some((start..start + frame.len(), consumed))
+    }
+
     /// [`stats`](Self::stats), counting as well `frames` frames that
     /// [`decode_whole`](Self::decode_whole) delivered from `consumed` bytes in all, as
     /// `decode` would have counted them: each delivered its frame less the `num_skip` bytes
