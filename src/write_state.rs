@@ -213,6 +213,12 @@ impl WriteState {
             // Bytes are pending: a frame no larger than the capacity fits in an empty buffer.
             return Ok(Accept::FlushFirst);
         }
+        if self.buf.len() + frame_len > self.capacity {
+            // Only written bytes stand in the way (a flush stopped short): drop them rather
+            // than grow, or a peer that keeps the buffer just short of empty grows it forever.
+            self.buf.drain(..self.written);
+            self.written = 0;
+        }
         let mark = self.buf.len();
         self.encoder.append_header(field, &mut self.buf);
         self.buf.extend_from_slice(payload);
