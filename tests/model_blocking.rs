@@ -1102,3 +1102,30 @@ prop_state_machine! {
     #[test]
     fn the_blocking_pair_keeps_its_contracts_under_what_callers_do(sequential 1..40 => ConnTest);
 }
+
+/// A peer that takes all but the last byte on every flush keeps the writer one byte short of
+/// empty: the bytes already written must not pile up at the front of its buffer.
+#[test]
+fn a_writer_kept_one_byte_short_of_empty_stays_within_its_capacity() {
+    use support::{ScriptedWriter, Step};
+    let frames = 10_000;
+    // The first flush takes 99 of 100 bytes; each later one the 100 bytes offered but one.
+    let mut script = vec![Step::Bytes(99), Step::Fail(io::ErrorKind::WouldBlock)];
+    for _ in 1..frames {
+        script.extend([Step::Bytes(100), Step::Fail(io::ErrorKind::WouldBlock)]);
+    }
+    let mut writer =
+        FrameWriter::with_capacity(ScriptedWriter::new(script), FrameConfig::default(), WCAP)
+            .unwrap();
+    let body = [7u8; 96];
+    for _ in 0..frames {
+        writer.write_frame(&body).unwrap();
+        assert!(writer.flush().unwrap_err().is_would_block());
+        assert_eq!(writer.buffer().len(), 1);
+        assert!(writer.state().buffer_capacity() <= WKEEP);
+    }
+    writer.flush().unwrap();
+    let (sink, unwritten) = writer.into_parts();
+    assert!(unwritten.is_empty());
+    assert_eq!(sink.data, wire(&body).repeat(frames));
+}
