@@ -215,6 +215,15 @@ impl Charge {
         self.bytes = bytes;
         Ok(())
     }
+
+    /// Moves what this charge holds into a new charge on the same budget, leaving this one
+    /// empty: memory handed over to an owner that outlives the charge's first holder.
+    pub(crate) fn take(&mut self) -> Charge {
+        Charge {
+            budget: self.budget.clone(),
+            bytes: std::mem::take(&mut self.bytes),
+        }
+    }
 }
 
 impl Charge {

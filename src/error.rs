@@ -245,3 +245,26 @@ impl From<FrameError> for io::Error {
         io::Error::new(kind, err)
     }
 }
+
+#[cfg(feature = "std")]
+impl From<ConfigError> for io::Error {
+    /// A refused configuration is an `InvalidInput` error, so a constructor's `?` works in a
+    /// function that returns `io::Result`.
+    ///
+    /// ```
+    /// use std::io;
+    /// use lenframe::{FrameConfig, FrameReader, LengthField};
+    ///
+    /// fn open(wire: &[u8]) -> io::Result<FrameReader<&[u8]>> {
+    ///     // A 2-byte field cannot express a limit of 100,000 bytes.
+    ///     let cfg = FrameConfig::default()
+    ///         .length_field(LengthField::U16Be)
+    ///         .max_frame_len(100_000);
+    ///     Ok(FrameReader::with_config(wire, cfg)?)
+    /// }
+    /// assert_eq!(open(b"").unwrap_err().kind(), io::ErrorKind::InvalidInput);
+    /// ```
+    fn from(err: ConfigError) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidInput, err)
+    }
+}

@@ -247,10 +247,14 @@ impl ReadState {
     /// The bytes of a frame [`decode`](Self::decode) or
     /// [`end_of_stream`](Self::end_of_stream) returned.
     ///
+    /// Pass the range of the last of those calls, before any other call that takes
+    /// `&mut self`: a range kept from earlier gives whatever bytes now lie there, not the
+    /// frame.
+    ///
     /// # Panics
     ///
-    /// When `range` was not returned by the last of those calls, or the state was changed
-    /// since.
+    /// When `range` lies outside the buffer (a range kept from before the buffer shrank or
+    /// was taken).
     ///
     /// # Examples
     ///
@@ -797,6 +801,101 @@ impl ReadState {
     /// ```
     pub fn frame_elapsed(&self, now: Instant) -> Option<Duration> {
         self.clock.map(|clock| clock.elapsed(now))
+    }
+
+    /// Whether a whole frame is buffered: the next [`decode`](Self::decode) returns it
+    /// without another read. `false` when more bytes are needed, and when `decode` would
+    /// return an error.
+    ///
+    /// A front end shutting down drains with it: frames already received are handled,
+    /// nothing more is read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use lenframe::{FrameConfig, ReadState};
+    ///
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// let wire = b"\x00\x00\x00\x01a\x00\x00\x00\x02b";
+    /// state.read_buf()?[..wire.len()].copy_from_slice(wire);
+    /// state.filled(wire.len(), Instant::now);
+    /// assert!(state.has_frame());
+    /// let range = state.decode()?.unwrap();
+    /// assert_eq!(state.frame(range), b"a");
+    /// assert!(!state.has_frame()); // the second frame lacks a byte
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn has_frame(&self) -> bool {
+        self.decoder.has_frame(&self.buf[self.start..self.end])
+    }
+
+    /// Gives away the buffer holding the frame [`decode`](Self::decode) just returned at
+    /// `range`, without copying it, together with the [`Charge`] for the buffer's memory when
+    /// a [`MemoryBudget`] is set: the buffer's bytes stay charged (all of them beyond the
+    /// first step, as while the state held them) until the charge is dropped. The frame is
+    /// `buffer[range]`. The state goes on with a fresh buffer of one step, into which the
+    /// bytes received after the frame are copied.
+    ///
+    /// `None`, with nothing changed, when the frame is not larger than one step
+    /// ([`capacity_step`](Self::capacity_step)), or more than one step of bytes follows it
+    /// in the buffer: copying the frame out of [`frame`](Self::frame) then costs less than a
+    /// fresh buffer, or keeps the bytes that follow it from moving.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use lenframe::{FrameConfig, MemoryBudget, ReadState};
+    ///
+    /// let budget = MemoryBudget::new(1 << 20);
+    /// let mut state = ReadState::with_capacity(FrameConfig::default(), 16)?;
+    /// state.set_budget(Some(budget.clone()))?;
+    /// let mut wire = vec![0, 0, 0, 100];
+    /// wire.resize(104, 7);
+    /// wire.extend_from_slice(b"\x00\x00\x00\x01!"); // a small frame follows
+    /// let mut at = 0;
+    /// let range = loop {
+    ///     if let Some(range) = state.decode()? {
+    ///         break range;
+    ///     }
+    ///     let room = state.read_buf()?;
+    ///     let n = room.len().min(wire.len() - at);
+    ///     room[..n].copy_from_slice(&wire[at..at + n]);
+    ///     state.filled(n, Instant::now);
+    ///     at += n;
+    /// };
+    /// let (buffer, charge) = state.take_buffer(&range).expect("100 bytes is over one step");
+    /// assert_eq!(buffer[range], [7; 100]);
+    /// let charged = charge.as_ref().map_or(0, |c| c.bytes());
+    /// assert_eq!(budget.in_use(), charged); // the fresh buffer's first step is free
+    /// assert!(charged > 0);
+    /// drop((buffer, charge));
+    /// assert_eq!(budget.in_use(), 0);
+    /// // The state goes on with what followed the frame.
+    /// let rest = &wire[at..];
+    /// state.read_buf()?[..rest.len()].copy_from_slice(rest);
+    /// state.filled(rest.len(), Instant::now);
+    /// let range = state.decode()?.unwrap();
+    /// assert_eq!(state.frame(range.clone()), b"!");
+    /// assert!(state.take_buffer(&range).is_none()); // small: copy it
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn take_buffer(&mut self, range: &Range<usize>) -> Option<(Vec<u8>, Option<Charge>)> {
+        let rest = self.end - self.start;
+        if range.len() <= self.step || rest > self.step || range.end > self.buf.len() {
+            return None;
+        }
+        let mut fresh = Vec::new();
+        if rest > 0 {
+            fresh.resize(self.step, 0);
+            fresh[..rest].copy_from_slice(&self.buf[self.start..self.end]);
+        }
+        (self.start, self.end) = (0, rest);
+        let buffer = std::mem::replace(&mut self.buf, fresh);
+        // The fresh buffer is within the first step, which is free.
+        let charge = self.charge.as_mut().map(Charge::take);
+        Some((buffer, charge))
     }
 }
 

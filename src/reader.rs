@@ -211,7 +211,7 @@ impl<R: Read> FrameReader<R> {
     /// end of the stream.
     fn fill(&mut self) -> Result<usize, FrameError> {
         loop {
-            self.arm_socket_timeout()?;
+            let armed = self.arm_socket_timeout()?;
             match self.inner.read(self.state.read_buf()?) {
                 Ok(n) => {
                     self.state.filled(n, Instant::now);
@@ -220,7 +220,14 @@ impl<R: Read> FrameReader<R> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if is_transient(e.kind()) => {
                     // Only a read that found nothing can tell that the peer is late.
-                    self.state.check_deadline(Instant::now())?;
+                    let now = Instant::now();
+                    self.state.check_deadline(now)?;
+                    // The kernel rounds the socket's timeout to its tick and may wake a tick
+                    // before the deadline: wait out the rest rather than report `WouldBlock`.
+                    // A non-blocking stream answers at once and is not waited for.
+                    if armed.is_some_and(|(at, wait)| now.duration_since(at) >= wait / 2) {
+                        continue;
+                    }
                     return Err(FrameError::Io(e));
                 }
                 Err(e) => return Err(FrameError::Io(e)),
@@ -230,18 +237,21 @@ impl<R: Read> FrameReader<R> {
 
     /// Before a read inside a frame: sets the socket's timeout to the time left of the
     /// frame's deadline (at least a microsecond, so that bytes already there are still read
-    /// after it passed).
-    fn arm_socket_timeout(&mut self) -> Result<(), FrameError> {
+    /// after it passed). Returns when and for how long, if the deadline (not the socket's
+    /// own, shorter timeout) bounds the read.
+    fn arm_socket_timeout(&mut self) -> Result<Option<(Instant, Duration)>, FrameError> {
         let (Some(socket), Some(deadline)) = (&mut self.socket, self.state.deadline()) else {
-            return Ok(());
+            return Ok(None);
         };
+        let now = Instant::now();
         let left = deadline
-            .saturating_duration_since(Instant::now())
+            .saturating_duration_since(now)
             .max(Duration::from_micros(1));
-        let wanted = Some(socket.own.map_or(left, |own| own.min(left)));
+        let own_first = socket.own.is_some_and(|own| own < left);
+        let wanted = if own_first { socket.own } else { Some(left) };
         (socket.set)(&self.inner, wanted)?;
         socket.changed = wanted != socket.own;
-        Ok(())
+        Ok((!own_first).then_some((now, left)))
     }
 
     /// Puts the socket's own read timeout back, if a frame's deadline changed it.
@@ -396,6 +406,64 @@ impl<R: Read> FrameReader<R> {
         self.restore_socket_timeout();
         let buffered = self.state.read_buffer().to_vec();
         (self.inner, buffered)
+    }
+
+    /// Whether a whole frame is buffered: the next [`read_frame`](Self::read_frame) returns
+    /// it without reading from the stream. See [`next_buffered`](Self::next_buffered).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wire: &[u8] = b"\x00\x00\x00\x01a\x00\x00\x00\x01b";
+    /// let mut reader = lenframe::FrameReader::new(wire);
+    /// assert!(!reader.has_frame()); // nothing read yet
+    /// assert_eq!(reader.read_frame()?, Some(&b"a"[..]));
+    /// assert!(reader.has_frame()); // "b" came in the same read
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn has_frame(&self) -> bool {
+        self.state.has_frame()
+    }
+
+    /// The next frame if it is already buffered, without reading from the stream:
+    /// `Ok(None)` when no whole frame is. For a graceful shutdown: stop reading, then
+    /// handle every request already received.
+    ///
+    /// # Errors
+    ///
+    /// The decoding errors of [`read_frame`](Self::read_frame): [`FrameError::TooLarge`],
+    /// [`FrameError::InvalidHeader`], [`FrameError::ChecksumMismatch`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wire: &[u8] = b"\x00\x00\x00\x01a\x00\x00\x00\x01b\x00\x00";
+    /// let mut reader = lenframe::FrameReader::new(wire);
+    /// assert_eq!(reader.read_frame()?, Some(&b"a"[..]));
+    /// // Shutting down: drain what was received, read nothing more.
+    /// let mut drained = Vec::new();
+    /// while let Some(frame) = reader.next_buffered()? {
+    ///     drained.push(frame.to_vec());
+    /// }
+    /// assert_eq!(drained, [b"b".to_vec()]);
+    /// assert_eq!(reader.read_buffer(), b"\x00\x00"); // half a header: not a request
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn next_buffered(&mut self) -> Result<Option<&[u8]>, FrameError> {
+        Ok(self.state.decode()?.map(|range| self.state.frame(range)))
+    }
+
+    /// The read side's state: buffer, capacity, deadline and memory settings
+    /// ([`ReadState::read_buffer`], [`ReadState::capacity`], ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = lenframe::FrameReader::new(&b""[..]);
+    /// assert_eq!(reader.state().capacity(), 0); // nothing allocated before the first read
+    /// ```
+    pub fn state(&self) -> &ReadState {
+        &self.state
     }
 }
 
