@@ -43,16 +43,12 @@ use lenframe::{FrameConfig, FrameError, FrameReader, FrameWriter, ReadTimeout, T
 use proptest::prelude::*;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
 
+use support::model::{
+    largest_sent, payload, wire, End, PeerFrames, ReaderMemory, WriterMemory, WriterView, APP,
+    PEER, STEP, WCAP, WKEEP,
+};
 use support::strategies::proptest_config;
 
-/// The reader's first buffer and growth step.
-const STEP: usize = 4096;
-/// What the reader's buffer shrinks back to: two steps.
-const KEEP: usize = 2 * STEP;
-/// The writer's capacity: frames larger go out with vectored writes.
-const WCAP: usize = 4096;
-/// What the writer's buffer shrinks back to: two capacities.
-const WKEEP: usize = 2 * WCAP;
 /// A frame deadline that only a stalled peer reaches.
 const SHORT: Duration = Duration::from_millis(15);
 /// A frame deadline no step reaches.
@@ -68,24 +64,6 @@ const WRITE_TIMEOUT: Duration = Duration::from_millis(5);
 const MAX_UNREAD: usize = 48 * 1024;
 /// Bounds on retry loops: each attempt waits at most `WRITE_TIMEOUT`.
 const MAX_ATTEMPTS: usize = 20_000;
-
-/// The payload of frame `index` from one side (`seed`).
-fn payload(seed: usize, index: usize, len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|j| (j.wrapping_mul(31) ^ index.wrapping_mul(131) ^ seed) as u8)
-        .collect()
-}
-
-/// Frames the application writes.
-const APP: usize = 0xA5;
-/// Frames the peer writes.
-const PEER: usize = 0x5A;
-
-fn wire(payload: &[u8]) -> Vec<u8> {
-    let mut out = u32::try_from(payload.len()).unwrap().to_be_bytes().to_vec();
-    out.extend_from_slice(payload);
-    out
-}
 
 // ---------------------------------------------------------------------------------------
 // The model
@@ -105,14 +83,6 @@ impl Deadline {
             Deadline::Long => Some(LONG),
         }
     }
-}
-
-/// How a lent reader gives the socket back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
-    IntoParts,
-    IntoInner,
-    Drop,
 }
 
 #[derive(Debug, Clone)]
@@ -503,31 +473,18 @@ impl Gate {
 /// The peer's reading side: frames parsed plainly (a `u32` big-endian length, then the
 /// payload), each sent to the test as it completes. Ends at the end of the stream.
 fn record(mut sock: Sock, gate: Arc<Gate>, frames: mpsc::Sender<Vec<u8>>) -> io::Result<()> {
-    let mut buf = Vec::new();
-    let mut start = 0;
+    let mut parser = PeerFrames::default();
     let mut chunk = vec![0; 64 * 1024];
     // Each round reads at least one byte or returns: bounded by the bytes the app sends.
     loop {
         gate.wait_open();
         let n = sock.read(&mut chunk)?;
         if n == 0 {
-            assert_eq!(start, buf.len(), "the stream ended inside a frame");
+            assert!(parser.at_boundary(), "the stream ended inside a frame");
             return Ok(());
         }
-        buf.extend_from_slice(&chunk[..n]);
-        while buf.len() - start >= 4 {
-            let len = u32::from_be_bytes(buf[start..start + 4].try_into().unwrap()) as usize;
-            if buf.len() - start < 4 + len {
-                break;
-            }
-            frames
-                .send(buf[start + 4..start + 4 + len].to_vec())
-                .expect("the test is listening");
-            start += 4 + len;
-        }
-        if start > 1 << 20 || start == buf.len() {
-            buf.drain(..start);
-            start = 0;
+        for frame in parser.push(&chunk[..n]) {
+            frames.send(frame).expect("the test is listening");
         }
     }
 }
@@ -562,28 +519,6 @@ struct Conn {
     taken: usize,
     reader_mem: ReaderMemory,
     writer_mem: WriterMemory,
-}
-
-/// What the current framed reader received and delivered, for its memory bound.
-#[derive(Debug, Default)]
-struct ReaderMemory {
-    /// The largest frame (header included) any byte of which it may have received.
-    largest: usize,
-    /// Frames larger than `KEEP` delivered, and frames delivered since the last one.
-    large: usize,
-    since_large: usize,
-}
-
-/// What the current writer accepted, for its memory bound.
-#[derive(Debug, Default)]
-struct WriterMemory {
-    /// Bytes (headers included) accepted since its buffer was last empty.
-    since_empty: usize,
-    /// Times its buffer grew past `WKEEP`, and whether it has been empty since the last.
-    crossings: usize,
-    over: bool,
-    /// `frames_accepted()` when it last grew past `WKEEP`.
-    crossed_at: u64,
 }
 
 fn new_writer(sock: Sock) -> FrameWriter<Sock> {
@@ -633,10 +568,10 @@ impl Conn {
     /// exactly when `frames_accepted()` went up. Stops at the first one refused for now.
     fn retry_outbox(&mut self) -> bool {
         while let Some((index, payload)) = self.outbox.pop_front() {
-            let w = self.writer.as_mut().unwrap();
-            let (before, pending_before) = (w.frames_accepted(), w.buffer().len());
-            let result = w.write_frame(&payload);
-            let after = w.frames_accepted();
+            let view = self.view();
+            let before = view.frames;
+            let result = self.writer().write_frame(&payload);
+            let after = self.writer().frames_accepted();
             match &result {
                 Ok(()) => assert_eq!(after, before + 1, "Ok means accepted"),
                 Err(e) => {
@@ -644,7 +579,8 @@ impl Conn {
                     assert_eq!(after, before, "an error here means not accepted");
                 }
             }
-            self.observe_writer(pending_before, before, 4 + payload.len(), after > before);
+            let took = if after > before { 4 + payload.len() } else { 0 };
+            self.writer_mem.after(view, self.view(), took);
             if after == before {
                 self.outbox.push_front((index, payload));
                 return false;
@@ -654,50 +590,13 @@ impl Conn {
         true
     }
 
-    /// Updates the writer's memory record after a call, and checks the bound that holds
-    /// once its buffer emptied.
-    fn observe_writer(
-        &mut self,
-        pending_before: usize,
-        frames_before: u64,
-        wire: usize,
-        took: bool,
-    ) {
+    fn view(&self) -> WriterView {
         let w = self.writer.as_ref().unwrap();
-        let (pending, cap, frames) = (
-            w.buffer().len(),
-            w.state().buffer_capacity(),
-            w.frames_accepted(),
-        );
-        let mem = &mut self.writer_mem;
-        if took {
-            mem.since_empty += wire;
+        WriterView {
+            pending: w.buffer().len(),
+            capacity: w.state().buffer_capacity(),
+            frames: w.frames_accepted(),
         }
-        // A header pushed behind a buffered rest may double the buffer (`Vec` growth).
-        assert!(
-            cap <= 2 * (WKEEP + mem.since_empty),
-            "writer holds {cap} bytes, {} accepted since it was last empty",
-            mem.since_empty
-        );
-        if pending_before > 0 && pending == 0 {
-            // The buffer emptied during the call: memory was due back if this is its first
-            // large rest, or the last one is 64 frames (the most hysteresis holds) old.
-            if mem.over && (mem.crossings == 1 || frames_before >= mem.crossed_at + 64) {
-                assert!(
-                    cap <= WKEEP,
-                    "writer kept {cap} bytes after its rest went out"
-                );
-            }
-        }
-        if pending == 0 {
-            mem.since_empty = 0;
-        }
-        let over = cap > WKEEP;
-        if over && !mem.over {
-            mem.crossings += 1;
-            mem.crossed_at = frames;
-        }
-        mem.over = over;
     }
 
     fn flush(&mut self, stalled: bool) {
@@ -706,10 +605,9 @@ impl Conn {
             if !self.retry_outbox() {
                 continue;
             }
-            let w = self.writer.as_mut().unwrap();
-            let (pending_before, frames) = (w.buffer().len(), w.frames_accepted());
-            let result = w.flush();
-            self.observe_writer(pending_before, frames, 0, false);
+            let view = self.view();
+            let result = self.writer().flush();
+            self.writer_mem.after(view, self.view(), 0);
             match result {
                 Ok(()) => {
                     assert!(self.writer().buffer().is_empty());
@@ -802,23 +700,12 @@ impl Conn {
 
     fn read(&mut self, model: &Model) {
         let expect = model.expect.expect("the model's outcome");
-        let largest_sent = self.largest_sent();
+        let largest = largest_sent(&self.peer_stream, self.peer_sent);
         let reader = self.framed(model.deadline);
         let buffered_before = reader.read_buffer().len();
-        // A socket timeout may wake a little early (a kernel tick), which the reader reports
-        // as the socket's `WouldBlock`; the caller then reads again.
-        let mut early = 0;
-        let result = loop {
-            match reader.read_frame() {
-                Err(e) if e.is_would_block() && expect != Expect::WouldBlock && early < 3 => {
-                    early += 1;
-                }
-                Ok(frame) => break Ok(frame.map(<[u8]>::to_vec)),
-                Err(e) => break Err(e),
-            }
-        };
+        let result = reader.read_frame().map(|frame| frame.map(<[u8]>::to_vec));
         let capacity = reader.capacity();
-        self.reader_mem.largest = self.reader_mem.largest.max(largest_sent);
+        self.reader_mem.after_read(largest, capacity);
         match expect {
             Expect::Frame { index, len } => {
                 let got = result.unwrap_or_else(|e| panic!("read failed: {e:?}"));
@@ -827,19 +714,7 @@ impl Conn {
                     "read the wrong frame"
                 );
                 self.took(len);
-                let mem = &mut self.reader_mem;
-                let due = mem.large == 0
-                    || (mem.large == 1 && mem.since_large >= 1)
-                    || mem.since_large >= 64;
-                if 4 + len <= KEEP && buffered_before <= STEP && due {
-                    assert!(capacity <= KEEP, "reader kept {capacity} bytes");
-                }
-                if 4 + len > KEEP {
-                    mem.large += 1;
-                    mem.since_large = 0;
-                } else {
-                    mem.since_large += 1;
-                }
+                self.reader_mem.delivered(len, buffered_before, capacity);
             }
             Expect::TimedOut { expected, received } => match result {
                 Err(FrameError::TimedOut {
@@ -859,24 +734,6 @@ impl Conn {
                 other => panic!("expected the socket's own timeout, got {other:?}"),
             },
         }
-        let mem = &self.reader_mem;
-        assert!(
-            capacity <= (2 * mem.largest + STEP).max(KEEP),
-            "reader holds {capacity} bytes, largest frame {}",
-            mem.largest
-        );
-    }
-
-    /// The largest frame any byte of which the peer sent.
-    fn largest_sent(&self) -> usize {
-        let mut at = 0;
-        let mut largest = 0;
-        while at < self.peer_sent {
-            let len = u32::from_be_bytes(self.peer_stream[at..at + 4].try_into().unwrap()) as usize;
-            largest = largest.max(4 + len);
-            at += 4 + len;
-        }
-        largest
     }
 
     fn raw_read(&mut self, model: &Model) {

@@ -8,6 +8,7 @@ pub mod async_io;
 pub mod crc;
 pub mod crowd;
 pub mod heap;
+pub mod model;
 pub mod relay;
 pub mod strategies;
 

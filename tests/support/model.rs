@@ -1,0 +1,181 @@
+//! Shared pieces of the model-based tests (`model_blocking.rs`, `model_tokio.rs`): frame
+//! payloads both sides can recompute, a plain frame parser for the peer, and the memory
+//! bounds a reader and a writer are held to after every step.
+
+/// Frames the application writes.
+pub const APP: usize = 0xA5;
+/// Frames the peer writes.
+pub const PEER: usize = 0x5A;
+
+/// The reader's first buffer and growth step in the models.
+pub const STEP: usize = 4096;
+/// What the reader's buffer shrinks back to: two steps.
+pub const KEEP: usize = 2 * STEP;
+/// The writer's capacity in the models: frames larger go out with vectored writes.
+pub const WCAP: usize = 4096;
+/// What the writer's buffer shrinks back to: two capacities.
+pub const WKEEP: usize = 2 * WCAP;
+
+/// The payload of frame `index` from one side (`seed`).
+pub fn payload(seed: usize, index: usize, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|j| (j.wrapping_mul(31) ^ index.wrapping_mul(131) ^ seed) as u8)
+        .collect()
+}
+
+/// The default layout written plainly: a `u32` big-endian length, then the payload.
+pub fn wire(payload: &[u8]) -> Vec<u8> {
+    let mut out = u32::try_from(payload.len()).unwrap().to_be_bytes().to_vec();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// How a reader lent the stream gives it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    IntoParts,
+    IntoInner,
+    Drop,
+}
+
+/// The peer's side of the application's frames, parsed plainly from the bytes it reads.
+#[derive(Debug, Default)]
+pub struct PeerFrames {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl PeerFrames {
+    /// Takes bytes the peer read; returns the frames they complete.
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
+        self.buf.extend_from_slice(bytes);
+        let mut frames = Vec::new();
+        while self.buf.len() - self.start >= 4 {
+            let at = self.start;
+            let len = u32::from_be_bytes(self.buf[at..at + 4].try_into().unwrap()) as usize;
+            if self.buf.len() - at < 4 + len {
+                break;
+            }
+            frames.push(self.buf[at + 4..at + 4 + len].to_vec());
+            self.start += 4 + len;
+        }
+        if self.start == self.buf.len() || self.start > 1 << 20 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        frames
+    }
+
+    /// Whether the bytes so far end at a frame boundary.
+    pub fn at_boundary(&self) -> bool {
+        self.start == self.buf.len()
+    }
+}
+
+/// The largest frame (header included) any byte of which lies in `stream[..sent]`.
+pub fn largest_sent(stream: &[u8], sent: usize) -> usize {
+    let (mut at, mut largest) = (0, 0);
+    while at < sent {
+        let len = u32::from_be_bytes(stream[at..at + 4].try_into().unwrap()) as usize;
+        largest = largest.max(4 + len);
+        at += 4 + len;
+    }
+    largest
+}
+
+/// What one framed reader received and delivered, for its memory bound.
+#[derive(Debug, Default)]
+pub struct ReaderMemory {
+    /// The largest frame (header included) any byte of which it may have received.
+    largest: usize,
+    /// Frames larger than `KEEP` delivered, and frames delivered since the last one.
+    large: usize,
+    since_large: usize,
+}
+
+impl ReaderMemory {
+    /// After a read: `largest` is the largest frame the peer has begun to send.
+    /// The capacity stays within twice the largest frame received plus one step.
+    pub fn after_read(&mut self, largest: usize, capacity: usize) {
+        self.largest = self.largest.max(largest);
+        assert!(
+            capacity <= (2 * self.largest + STEP).max(KEEP),
+            "reader holds {capacity} bytes, largest frame {}",
+            self.largest
+        );
+    }
+
+    /// After a read delivered a frame of `len` bytes, with `buffered_before` bytes buffered
+    /// when it was asked for: memory was due back if no frame grew the buffer past `KEEP`,
+    /// or the first that did was delivered before, or the last did 64 frames ago (the most
+    /// the hysteresis holds).
+    pub fn delivered(&mut self, len: usize, buffered_before: usize, capacity: usize) {
+        let due =
+            self.large == 0 || (self.large == 1 && self.since_large >= 1) || self.since_large >= 64;
+        if 4 + len <= KEEP && buffered_before <= STEP && due {
+            assert!(capacity <= KEEP, "reader kept {capacity} bytes");
+        }
+        if 4 + len > KEEP {
+            self.large += 1;
+            self.since_large = 0;
+        } else {
+            self.since_large += 1;
+        }
+    }
+}
+
+/// What one writer accepted, for its memory bound.
+#[derive(Debug, Default)]
+pub struct WriterMemory {
+    /// Bytes (headers included) accepted since its buffer was last empty.
+    since_empty: usize,
+    /// Times its buffer grew past `WKEEP`, and whether it is past it now.
+    crossings: usize,
+    over: bool,
+    /// Frames accepted when it last grew past `WKEEP`.
+    crossed_at: u64,
+}
+
+/// A writer as seen between two calls.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterView {
+    pub pending: usize,
+    pub capacity: usize,
+    pub frames: u64,
+}
+
+impl WriterMemory {
+    /// After a call that took the writer from `before` to `after`, having accepted `wire`
+    /// bytes: the buffer holds at most twice two capacities plus what it accepted since it
+    /// was last empty (a header pushed behind a buffered rest may double it, as `Vec`
+    /// grows), and gives memory back when it empties after its first large rest, or 64
+    /// frames after the last.
+    pub fn after(&mut self, before: WriterView, after: WriterView, wire: usize) {
+        self.since_empty += wire;
+        let cap = after.capacity;
+        assert!(
+            cap <= 2 * (WKEEP + self.since_empty),
+            "writer holds {cap} bytes, {} accepted since it was last empty",
+            self.since_empty
+        );
+        if before.pending > 0
+            && after.pending == 0
+            && self.over
+            && (self.crossings == 1 || before.frames >= self.crossed_at + 64)
+        {
+            assert!(
+                cap <= WKEEP,
+                "writer kept {cap} bytes after its rest went out"
+            );
+        }
+        if after.pending == 0 {
+            self.since_empty = 0;
+        }
+        let over = cap > WKEEP;
+        if over && !self.over {
+            self.crossings += 1;
+            self.crossed_at = after.frames;
+        }
+        self.over = over;
+    }
+}
