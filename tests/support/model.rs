@@ -134,6 +134,8 @@ pub struct WriterMemory {
     over: bool,
     /// Frames accepted when it last grew past `WKEEP`.
     crossed_at: u64,
+    /// The capacity it kept when it last emptied, if it did not shrink then (hysteresis).
+    held: usize,
 }
 
 /// A writer as seen between two calls.
@@ -148,15 +150,16 @@ impl WriterMemory {
     /// After a call that took the writer from `before` to `after`, having accepted `wire`
     /// bytes: the buffer holds at most twice two capacities plus what it accepted since it
     /// was last empty (a header pushed behind a buffered rest may double it, as `Vec`
-    /// grows), and gives memory back when it empties after its first large rest, or 64
-    /// frames after the last.
+    /// grows), or what it kept when it last emptied; it gives memory back when it empties
+    /// after its first large rest, or 64 frames after the last.
     pub fn after(&mut self, before: WriterView, after: WriterView, wire: usize) {
         self.since_empty += wire;
         let cap = after.capacity;
         assert!(
-            cap <= 2 * (WKEEP + self.since_empty),
-            "writer holds {cap} bytes, {} accepted since it was last empty",
-            self.since_empty
+            cap <= self.held.max(2 * (WKEEP + self.since_empty)),
+            "writer holds {cap} bytes, {} accepted since it was last empty, {} kept then",
+            self.since_empty,
+            self.held
         );
         if before.pending > 0
             && after.pending == 0
@@ -170,6 +173,7 @@ impl WriterMemory {
         }
         if after.pending == 0 {
             self.since_empty = 0;
+            self.held = if cap > WKEEP { cap } else { 0 };
         }
         let over = cap > WKEEP;
         if over && !self.over {
