@@ -207,18 +207,19 @@ impl ReferenceStateMachine for ConnModel {
     type Transition = Op;
 
     fn init_state() -> BoxedStrategy<Model> {
-        Just(Model {
-            written: Vec::new(),
-            peer_lens: Vec::new(),
-            queued: 0,
-            sent: 0,
-            taken: 0,
-            pos: 0,
-            deadline: false,
-            waited: Duration::ZERO,
-            expect: None,
-        })
-        .boxed()
+        any::<bool>()
+            .prop_map(|deadline| Model {
+                written: Vec::new(),
+                peer_lens: Vec::new(),
+                queued: 0,
+                sent: 0,
+                taken: 0,
+                pos: 0,
+                deadline,
+                waited: Duration::ZERO,
+                expect: None,
+            })
+            .boxed()
     }
 
     fn transitions(_: &Model) -> BoxedStrategy<Op> {
