@@ -490,7 +490,7 @@ fn record(mut sock: Sock, gate: Arc<Gate>, frames: mpsc::Sender<Vec<u8>>) -> io:
 }
 
 enum ReadSide {
-    Framed(FrameReader<Stream>),
+    Framed(Box<FrameReader<Stream>>),
     Apart(Stream),
 }
 
@@ -650,7 +650,7 @@ impl Conn {
         let stream = match self.read.take().unwrap() {
             ReadSide::Apart(stream) => stream,
             ReadSide::Framed(reader) => {
-                let (stream, leftover) = reader.into_parts();
+                let (stream, leftover) = (*reader).into_parts();
                 stream.give_back(&leftover);
                 stream
             }
@@ -680,7 +680,7 @@ impl Conn {
                 reader.set_frame_timeout(Some(d));
             }
             self.reader_mem = ReaderMemory::default();
-            self.read = Some(ReadSide::Framed(reader));
+            self.read = Some(ReadSide::Framed(Box::new(reader)));
         }
         match self.read.as_mut().unwrap() {
             ReadSide::Framed(reader) => reader,
@@ -934,20 +934,11 @@ impl StateMachineTest for ConnTest {
         conn.peer_sent = conn.peer_stream.len();
         conn.peer_out.shutdown(Shutdown::Write);
         let reader = conn.framed(model.deadline);
-        let mut left = model.peer_lens[model.taken..].iter();
-        let mut index = model.taken;
-        // One call per frame left, then the end.
-        loop {
+        for (index, &len) in model.peer_lens.iter().enumerate().skip(model.taken) {
             let frame = reader.read_frame().unwrap().map(<[u8]>::to_vec);
-            match left.next() {
-                Some(&len) => assert!(frame == Some(payload(PEER, index, len))),
-                None => {
-                    assert_eq!(frame, None);
-                    break;
-                }
-            }
-            index += 1;
+            assert!(frame == Some(payload(PEER, index, len)));
         }
+        assert_eq!(reader.read_frame().unwrap(), None);
         drop(conn.read.take());
         assert_eq!(conn.probe.read_timeout().unwrap(), conn.lent_with);
     }

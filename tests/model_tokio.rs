@@ -377,7 +377,7 @@ fn drive<F: Future>(fut: F, peer: &mut Peer) -> F::Output {
 }
 
 enum ReadSide {
-    Framed(FrameReader<Stream>),
+    Framed(Box<FrameReader<Stream>>),
     Apart(Stream),
 }
 
@@ -553,7 +553,7 @@ impl Conn {
         let stream = match self.read.take().unwrap() {
             ReadSide::Apart(stream) => stream,
             ReadSide::Framed(reader) => {
-                let (mut stream, leftover) = reader.into_parts();
+                let (mut stream, leftover) = (*reader).into_parts();
                 give_back(&mut stream, &leftover);
                 stream
             }
@@ -581,7 +581,7 @@ impl Conn {
                 FrameReader::with_capacity(stream, FrameConfig::default(), STEP).unwrap();
             reader.set_frame_timeout(deadline.then_some(DEADLINE));
             self.reader_mem = ReaderMemory::default();
-            self.read = Some(ReadSide::Framed(reader));
+            self.read = Some(ReadSide::Framed(Box::new(reader)));
         }
         match self.read.as_mut().unwrap() {
             ReadSide::Framed(reader) => reader,
@@ -761,11 +761,9 @@ impl Conn {
         self.peer_out.write_all(&rest).await.unwrap();
         self.peer_out.shutdown().await.unwrap();
         let reader = self.framed(model.deadline);
-        let mut index = model.taken;
-        for &len in &model.peer_lens[model.taken..] {
+        for (index, &len) in model.peer_lens.iter().enumerate().skip(model.taken) {
             let frame = reader.read_frame().await.unwrap().map(<[u8]>::to_vec);
             assert!(frame == Some(payload(PEER, index, len)));
-            index += 1;
         }
         assert_eq!(reader.read_frame().await.unwrap(), None);
     }
