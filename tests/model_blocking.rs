@@ -44,8 +44,8 @@ use proptest::prelude::*;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
 
 use support::model::{
-    largest_sent, payload, wire, End, PeerFrames, ReaderMemory, WriterMemory, WriterView, APP,
-    PEER, STEP, WCAP, WKEEP,
+    largest_sent, payload, peer_sends, wire, End, PeerFrames, PeerModel, ReaderMemory,
+    WriterMemory, WriterView, APP, PEER, STEP, WCAP, WKEEP,
 };
 use support::strategies::proptest_config;
 
@@ -127,51 +127,24 @@ struct Model {
     /// Lengths of the frames the application wrote (raw ones included), in order.
     written: Vec<usize>,
     stalled: bool,
-    /// Lengths of the frames the peer queued.
-    peer_lens: Vec<usize>,
-    /// Stream bytes the peer queued and sent.
-    queued: usize,
-    sent: usize,
-    /// Frames the application took from the peer's stream, and their bytes.
-    taken: usize,
-    pos: usize,
+    peer: PeerModel,
     deadline: Deadline,
     /// What the last read returns.
     expect: Option<Expect>,
 }
 
 impl Model {
-    /// Whether the next `n` frames were sent whole.
-    fn whole(&self, n: usize) -> bool {
-        let lens = &self.peer_lens[self.taken.min(self.peer_lens.len())..];
-        lens.len() >= n && self.pos + lens[..n].iter().map(|l| l + 4).sum::<usize>() <= self.sent
-    }
-
     fn read_outcome(&self) -> Option<Expect> {
-        if self.whole(1) {
-            return Some(Expect::Frame {
-                index: self.taken,
-                len: self.peer_lens[self.taken],
-            });
+        if self.peer.whole(1) {
+            let (index, len) = self.peer.next();
+            return Some(Expect::Frame { index, len });
         }
-        let partial = self.sent - self.pos;
-        if partial > 0 && self.deadline == Deadline::Short {
-            let wire = self.peer_lens[self.taken] + 4;
-            let expected = if partial >= 4 { wire } else { 4 };
-            return Some(Expect::TimedOut {
-                expected: expected as u64,
-                received: partial as u64,
-            });
+        if self.peer.partial() > 0 && self.deadline == Deadline::Short {
+            let (expected, received) = self.peer.cut();
+            return Some(Expect::TimedOut { expected, received });
         }
         // Only the socket's own timeout ends the wait; without it the read would block.
         self.own.map(|_| Expect::WouldBlock)
-    }
-
-    fn take(&mut self, n: usize) {
-        for _ in 0..n {
-            self.pos += self.peer_lens[self.taken] + 4;
-            self.taken += 1;
-        }
     }
 }
 
@@ -186,10 +159,6 @@ fn write_len() -> impl Strategy<Value = usize> {
     ]
 }
 
-fn peer_len() -> impl Strategy<Value = usize> {
-    prop_oneof![4 => 0..64usize, 2 => 64..STEP, 2 => STEP..20_000usize]
-}
-
 impl ReferenceStateMachine for ConnModel {
     type State = Model;
     type Transition = Op;
@@ -201,11 +170,7 @@ impl ReferenceStateMachine for ConnModel {
                 own: own.then_some(OWN),
                 written: Vec::new(),
                 stalled: false,
-                peer_lens: Vec::new(),
-                queued: 0,
-                sent: 0,
-                taken: 0,
-                pos: 0,
+                peer: PeerModel::default(),
                 deadline: Deadline::Off,
                 expect: None,
             })
@@ -219,10 +184,6 @@ impl ReferenceStateMachine for ConnModel {
             Just(Deadline::Long)
         ];
         let end = prop_oneof![Just(End::IntoParts), Just(End::IntoInner), Just(End::Drop)];
-        let send = proptest::collection::vec(peer_len(), 1..4).prop_flat_map(|lens| {
-            let last = lens[lens.len() - 1] + 4;
-            (Just(lens), prop_oneof![2 => Just(0), 1 => 1..last])
-        });
         let stall = if state.stalled {
             Just(Op::Resume)
         } else {
@@ -233,7 +194,7 @@ impl ReferenceStateMachine for ConnModel {
             2 => Just(Op::Flush),
             1 => stall,
             1 => write_len().prop_map(Op::WriterApart),
-            5 => send.prop_map(|(lens, hold)| Op::PeerSend { lens, hold }),
+            5 => peer_sends().prop_map(|(lens, hold)| Op::PeerSend { lens, hold }),
             6 => Just(Op::Read),
             1 => Just(Op::RawRead),
             2 => (1..4usize, end).prop_map(|(n, end)| Op::Lend(n, end)),
@@ -248,13 +209,10 @@ impl ReferenceStateMachine for ConnModel {
             Op::Stall => !state.stalled,
             Op::Resume => state.stalled,
             Op::WriterApart(_) => !state.stalled,
-            Op::PeerSend { lens, hold } => {
-                let added: usize = lens.iter().map(|l| l + 4).sum();
-                *hold < lens[lens.len() - 1] + 4 && state.queued + added - state.pos <= MAX_UNREAD
-            }
+            Op::PeerSend { lens, hold } => state.peer.can_send(lens, *hold, MAX_UNREAD),
             Op::Read => state.read_outcome().is_some(),
-            Op::RawRead => state.whole(1),
-            Op::Lend(n, _) => state.whole(*n),
+            Op::RawRead => state.peer.whole(1),
+            Op::Lend(n, _) => state.peer.whole(*n),
             _ => true,
         }
     }
@@ -267,20 +225,16 @@ impl ReferenceStateMachine for ConnModel {
             Op::Stall => state.stalled = true,
             Op::Resume => state.stalled = false,
             Op::Flush | Op::Pause => {}
-            Op::PeerSend { lens, hold } => {
-                state.peer_lens.extend_from_slice(lens);
-                state.queued += lens.iter().map(|l| l + 4).sum::<usize>();
-                state.sent = state.queued - hold;
-            }
+            Op::PeerSend { lens, hold } => state.peer.send(lens, *hold),
             Op::Read => {
                 let expect = state.read_outcome().expect("checked by the precondition");
                 if let Expect::Frame { .. } = expect {
-                    state.take(1);
+                    state.peer.take(1);
                 }
                 state.expect = Some(expect);
             }
-            Op::RawRead => state.take(1),
-            Op::Lend(n, _) => state.take(*n),
+            Op::RawRead => state.peer.take(1),
+            Op::Lend(n, _) => state.peer.take(*n),
             Op::SetDeadline(d) => state.deadline = *d,
         }
         state
@@ -743,7 +697,7 @@ impl Conn {
         let len = u32::from_be_bytes(header) as usize;
         let mut body = vec![0; len];
         (&stream).read_exact(&mut body).unwrap();
-        assert!(body == self.expected_frame(self.taken, model.peer_lens[self.taken]));
+        assert!(body == self.expected_frame(self.taken, model.peer.lens[self.taken]));
         self.took(len);
         self.read = Some(ReadSide::Apart(stream));
     }
@@ -757,7 +711,7 @@ impl Conn {
                 lent.set_frame_timeout(Some(d));
             }
             for _ in 0..n {
-                let (index, len) = (self.taken, model.peer_lens[self.taken]);
+                let (index, len) = (self.taken, model.peer.lens[self.taken]);
                 let frame = lent.read_frame().unwrap().map(<[u8]>::to_vec);
                 assert!(
                     frame == Some(self.expected_frame(index, len)),
@@ -820,16 +774,11 @@ impl Conn {
     }
 
     fn peer_send(&mut self, model: &Model, lens: &[usize]) {
-        let first = model.peer_lens.len() - lens.len();
-        for (k, &len) in lens.iter().enumerate() {
-            self.peer_stream
-                .extend(wire(&payload(PEER, first + k, len)));
-        }
-        assert_eq!(self.peer_stream.len(), model.queued);
+        model.peer.queue_bytes(&mut self.peer_stream, lens);
         (&self.peer_out)
-            .write_all(&self.peer_stream[self.peer_sent..model.sent])
+            .write_all(&self.peer_stream[self.peer_sent..model.peer.sent])
             .unwrap();
-        self.peer_sent = model.sent;
+        self.peer_sent = model.peer.sent;
     }
 
     fn set_deadline(&mut self, d: Deadline) {
@@ -901,7 +850,7 @@ impl StateMachineTest for ConnTest {
             conn.lent_with,
             "the socket's read timeout is not the one it was lent with"
         );
-        assert_eq!((conn.taken, conn.pos), (model.taken, model.pos));
+        assert_eq!((conn.taken, conn.pos), (model.peer.taken, model.peer.pos));
         assert_eq!(conn.accepted.len() + conn.outbox.len(), model.written.len());
         assert!(conn.peer_got <= conn.accepted.len());
     }
@@ -934,7 +883,7 @@ impl StateMachineTest for ConnTest {
         conn.peer_sent = conn.peer_stream.len();
         conn.peer_out.shutdown(Shutdown::Write);
         let reader = conn.framed(model.deadline);
-        for (index, &len) in model.peer_lens.iter().enumerate().skip(model.taken) {
+        for (index, &len) in model.peer.lens.iter().enumerate().skip(model.peer.taken) {
             let frame = reader.read_frame().unwrap().map(<[u8]>::to_vec);
             assert!(frame == Some(payload(PEER, index, len)));
         }

@@ -47,8 +47,8 @@ use tokio::time::{timeout, Instant};
 
 use support::async_io::poll_at_most;
 use support::model::{
-    largest_sent, payload, wire, End, PeerFrames, ReaderMemory, WriterMemory, WriterView, APP,
-    PEER, STEP, WCAP,
+    largest_sent, payload, peer_sends, wire, End, PeerFrames, PeerModel, ReaderMemory,
+    WriterMemory, WriterView, APP, PEER, STEP, WCAP,
 };
 use support::strategies::proptest_config;
 
@@ -127,11 +127,7 @@ enum Expect {
 struct Model {
     /// Lengths of the frames the application wrote (raw ones included), in order.
     written: Vec<usize>,
-    peer_lens: Vec<usize>,
-    queued: usize,
-    sent: usize,
-    taken: usize,
-    pos: usize,
+    peer: PeerModel,
     deadline: bool,
     /// Time spent waiting for the current frame's bytes.
     waited: Duration,
@@ -139,24 +135,16 @@ struct Model {
 }
 
 impl Model {
-    fn whole(&self, n: usize) -> bool {
-        let lens = &self.peer_lens[self.taken.min(self.peer_lens.len())..];
-        lens.len() >= n && self.pos + lens[..n].iter().map(|l| l + 4).sum::<usize>() <= self.sent
-    }
-
     fn read_outcome(&self, how: How) -> Option<Expect> {
-        if self.whole(1) {
-            return Some(Expect::Frame {
-                index: self.taken,
-                len: self.peer_lens[self.taken],
-            });
+        if self.peer.whole(1) {
+            let (index, len) = self.peer.next();
+            return Some(Expect::Frame { index, len });
         }
-        let partial = self.sent - self.pos;
-        let timed_out = (partial > 0 && self.deadline).then(|| {
-            let wire = self.peer_lens[self.taken] + 4;
+        let timed_out = (self.peer.partial() > 0 && self.deadline).then(|| {
+            let (expected, received) = self.peer.cut();
             Expect::TimedOut {
-                expected: if partial >= 4 { wire } else { 4 } as u64,
-                received: partial as u64,
+                expected,
+                received,
                 after: DEADLINE - self.waited,
             }
         });
@@ -175,10 +163,7 @@ impl Model {
     }
 
     fn take(&mut self, n: usize) {
-        for _ in 0..n {
-            self.pos += self.peer_lens[self.taken] + 4;
-            self.taken += 1;
-        }
+        self.peer.take(n);
         self.waited = Duration::ZERO;
     }
 }
@@ -194,10 +179,6 @@ fn write_len() -> impl Strategy<Value = usize> {
     ]
 }
 
-fn peer_len() -> impl Strategy<Value = usize> {
-    prop_oneof![4 => 0..64usize, 2 => 64..STEP, 2 => STEP..20_000usize]
-}
-
 fn wait() -> impl Strategy<Value = u64> {
     proptest::sample::select(&WAITS[..])
 }
@@ -210,11 +191,7 @@ impl ReferenceStateMachine for ConnModel {
         any::<bool>()
             .prop_map(|deadline| Model {
                 written: Vec::new(),
-                peer_lens: Vec::new(),
-                queued: 0,
-                sent: 0,
-                taken: 0,
-                pos: 0,
+                peer: PeerModel::default(),
                 deadline,
                 waited: Duration::ZERO,
                 expect: None,
@@ -233,16 +210,12 @@ impl ReferenceStateMachine for ConnModel {
             1 => (1..3usize).prop_map(How::Polls),
         ];
         let end = prop_oneof![Just(End::IntoParts), Just(End::IntoInner), Just(End::Drop)];
-        let send = proptest::collection::vec(peer_len(), 1..4).prop_flat_map(|lens| {
-            let last = lens[lens.len() - 1] + 4;
-            (Just(lens), prop_oneof![2 => Just(0), 1 => 1..last])
-        });
         prop_oneof![
             6 => (write_len(), write_how).prop_map(|(len, how)| Op::Write(len, how)),
             2 => Just(Op::Flush),
             2 => prop_oneof![Just(usize::MAX), 1..20_000usize].prop_map(Op::PeerRead),
             1 => write_len().prop_map(Op::WriterApart),
-            5 => send.prop_map(|(lens, hold)| Op::PeerSend { lens, hold }),
+            5 => peer_sends().prop_map(|(lens, hold)| Op::PeerSend { lens, hold }),
             7 => read_how.prop_map(Op::Read),
             1 => Just(Op::RawRead),
             2 => (1..4usize, end).prop_map(|(n, end)| Op::Lend(n, end)),
@@ -254,13 +227,10 @@ impl ReferenceStateMachine for ConnModel {
 
     fn preconditions(state: &Model, op: &Op) -> bool {
         match op {
-            Op::PeerSend { lens, hold } => {
-                let added: usize = lens.iter().map(|l| l + 4).sum();
-                *hold < lens[lens.len() - 1] + 4 && state.queued + added - state.pos <= MAX_UNREAD
-            }
+            Op::PeerSend { lens, hold } => state.peer.can_send(lens, *hold, MAX_UNREAD),
             Op::Read(how) => state.read_outcome(*how).is_some(),
-            Op::RawRead => state.whole(1),
-            Op::Lend(n, _) => state.whole(*n),
+            Op::RawRead => state.peer.whole(1),
+            Op::Lend(n, _) => state.peer.whole(*n),
             _ => true,
         }
     }
@@ -270,11 +240,7 @@ impl ReferenceStateMachine for ConnModel {
         match op {
             Op::Write(len, _) | Op::WriterApart(len) => state.written.push(*len),
             Op::Flush | Op::PeerRead(_) | Op::Pause(_) => {}
-            Op::PeerSend { lens, hold } => {
-                state.peer_lens.extend_from_slice(lens);
-                state.queued += lens.iter().map(|l| l + 4).sum::<usize>();
-                state.sent = state.queued - hold;
-            }
+            Op::PeerSend { lens, hold } => state.peer.send(lens, *hold),
             Op::Read(how) => {
                 let expect = state
                     .read_outcome(*how)
@@ -284,7 +250,7 @@ impl ReferenceStateMachine for ConnModel {
                     // The clock restarts, paused.
                     Expect::TimedOut { .. } => state.waited = Duration::ZERO,
                     // Waiting counts only inside a frame and under a deadline.
-                    Expect::Elapsed(wait) if state.deadline && state.sent > state.pos => {
+                    Expect::Elapsed(wait) if state.deadline && state.peer.partial() > 0 => {
                         state.waited += wait;
                     }
                     Expect::Elapsed(_) | Expect::Pending => {}
@@ -653,7 +619,7 @@ impl Conn {
 
     fn raw_read(&mut self, model: &Model) {
         let mut stream = self.take_apart();
-        let len = model.peer_lens[self.taken];
+        let len = model.peer.lens[self.taken];
         let want = wire(&self.took(len));
         // The frame is whole: the leftover bytes, then what the stream has.
         let mut got = Vec::new();
@@ -680,7 +646,7 @@ impl Conn {
                 FrameReader::with_capacity(&mut stream, FrameConfig::default(), STEP).unwrap();
             lent.set_frame_timeout(model.deadline.then_some(DEADLINE));
             for _ in 0..n {
-                let len = model.peer_lens[self.taken];
+                let len = model.peer.lens[self.taken];
                 let frame = lent.read_frame().await.unwrap().map(<[u8]>::to_vec);
                 assert!(frame == Some(self.took(len)), "lent reader: wrong frame");
             }
@@ -703,17 +669,12 @@ impl Conn {
     }
 
     async fn peer_send(&mut self, model: &Model, lens: &[usize]) {
-        let first = model.peer_lens.len() - lens.len();
-        for (k, &len) in lens.iter().enumerate() {
-            self.peer_stream
-                .extend(wire(&payload(PEER, first + k, len)));
-        }
-        assert_eq!(self.peer_stream.len(), model.queued);
-        let bytes = &self.peer_stream[self.peer_sent..model.sent];
+        model.peer.queue_bytes(&mut self.peer_stream, lens);
+        let bytes = &self.peer_stream[self.peer_sent..model.peer.sent];
         // Within `MAX_UNREAD`, the stream's buffer takes it all at once.
         let written = poll_at_most(pin!(self.peer_out.write_all(bytes)), 1);
         assert!(matches!(written, Some(Ok(()))), "the peer's write waited");
-        self.peer_sent = model.sent;
+        self.peer_sent = model.peer.sent;
     }
 
     async fn apply(&mut self, model: &Model, op: Op) {
@@ -761,7 +722,7 @@ impl Conn {
         self.peer_out.write_all(&rest).await.unwrap();
         self.peer_out.shutdown().await.unwrap();
         let reader = self.framed(model.deadline);
-        for (index, &len) in model.peer_lens.iter().enumerate().skip(model.taken) {
+        for (index, &len) in model.peer.lens.iter().enumerate().skip(model.peer.taken) {
             let frame = reader.read_frame().await.unwrap().map(<[u8]>::to_vec);
             assert!(frame == Some(payload(PEER, index, len)));
         }
@@ -801,7 +762,7 @@ impl StateMachineTest for ConnTest {
 
     fn check_invariants(sut: &Sut, model: &Model) {
         let conn = &sut.conn;
-        assert_eq!((conn.taken, conn.pos), (model.taken, model.pos));
+        assert_eq!((conn.taken, conn.pos), (model.peer.taken, model.peer.pos));
         assert_eq!(conn.accepted.len() + conn.outbox.len(), model.written.len());
         assert_eq!(conn.checked, conn.peer.got.len());
         assert!(conn.checked <= conn.accepted.len());

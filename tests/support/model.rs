@@ -1,6 +1,9 @@
 //! Shared pieces of the model-based tests (`model_blocking.rs`, `model_tokio.rs`): frame
 //! payloads both sides can recompute, a plain frame parser for the peer, and the memory
-//! bounds a reader and a writer are held to after every step.
+//! bounds a reader and a writer are held to after every step, and the model of the stream
+//! the peer sends.
+
+use proptest::prelude::*;
 
 /// Frames the application writes.
 pub const APP: usize = 0xA5;
@@ -182,4 +185,84 @@ impl WriterMemory {
         }
         self.over = over;
     }
+}
+
+/// The peer's side of the stream to the application, in the reference model: the frames it
+/// queued, how much of them it sent, and how much the application took.
+#[derive(Debug, Clone, Default)]
+pub struct PeerModel {
+    /// Lengths of the frames the peer queued.
+    pub lens: Vec<usize>,
+    /// Stream bytes the peer queued and sent.
+    pub queued: usize,
+    pub sent: usize,
+    /// Frames the application took, and their bytes.
+    pub taken: usize,
+    pub pos: usize,
+}
+
+impl PeerModel {
+    /// Whether the next `n` frames were sent whole.
+    pub fn whole(&self, n: usize) -> bool {
+        let lens = &self.lens[self.taken.min(self.lens.len())..];
+        lens.len() >= n && self.pos + lens[..n].iter().map(|l| l + 4).sum::<usize>() <= self.sent
+    }
+
+    /// The next frame: its index and length.
+    pub fn next(&self) -> (usize, usize) {
+        (self.taken, self.lens[self.taken])
+    }
+
+    /// Bytes of frames not taken that were sent: part of the next frame, if it is not whole.
+    pub fn partial(&self) -> usize {
+        self.sent - self.pos
+    }
+
+    /// The counts of a `TimedOut` or `Truncated` for the next frame cut where the peer
+    /// stopped: the whole frame, or the header's 4 bytes while it is incomplete.
+    pub fn cut(&self) -> (u64, u64) {
+        let partial = self.partial();
+        let wire = self.lens[self.taken] + 4;
+        let expected = if partial >= 4 { wire } else { 4 };
+        (expected as u64, partial as u64)
+    }
+
+    pub fn take(&mut self, n: usize) {
+        for _ in 0..n {
+            self.pos += self.lens[self.taken] + 4;
+            self.taken += 1;
+        }
+    }
+
+    /// Whether the peer may queue frames of `lens` and hold back `hold` bytes of the last,
+    /// leaving at most `max_unread` bytes the application has not taken.
+    pub fn can_send(&self, lens: &[usize], hold: usize, max_unread: usize) -> bool {
+        let added: usize = lens.iter().map(|l| l + 4).sum();
+        hold < lens[lens.len() - 1] + 4 && self.queued + added - self.pos <= max_unread
+    }
+
+    pub fn send(&mut self, lens: &[usize], hold: usize) {
+        self.lens.extend_from_slice(lens);
+        self.queued += lens.iter().map(|l| l + 4).sum::<usize>();
+        self.sent = self.queued - hold;
+    }
+
+    /// Appends the bytes of the last `lens.len()` frames queued to `stream`.
+    pub fn queue_bytes(&self, stream: &mut Vec<u8>, lens: &[usize]) {
+        let first = self.lens.len() - lens.len();
+        for (k, &len) in lens.iter().enumerate() {
+            stream.extend(wire(&payload(PEER, first + k, len)));
+        }
+        assert_eq!(stream.len(), self.queued);
+    }
+}
+
+/// Frames the peer sends (1 to 3 of up to 20,000 bytes), and how many bytes of the last it
+/// holds back (none two times in three).
+pub fn peer_sends() -> impl Strategy<Value = (Vec<usize>, usize)> {
+    let len = prop_oneof![4 => 0..64usize, 2 => 64..STEP, 2 => STEP..20_000usize];
+    proptest::collection::vec(len, 1..4).prop_flat_map(|lens| {
+        let last = lens[lens.len() - 1] + 4;
+        (Just(lens), prop_oneof![2 => Just(0), 1 => 1..last])
+    })
 }
