@@ -44,8 +44,8 @@ use proptest::prelude::*;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
 
 use support::model::{
-    largest_sent, payload, peer_sends, wire, End, PeerFrames, PeerModel, ReaderMemory,
-    WriterMemory, WriterView, APP, PEER, STEP, WCAP, WKEEP,
+    payload, peer_sends, wire, End, Ledger, PeerFrames, PeerModel, ReaderMemory, WriterMemory,
+    WriterView, APP, PEER, STEP, WCAP, WKEEP,
 };
 use support::strategies::proptest_config;
 
@@ -457,20 +457,11 @@ struct Conn {
     writer: Option<FrameWriter<Sock>>,
     /// Frames written but not accepted yet (index, payload): retried in order.
     outbox: VecDeque<(usize, Vec<u8>)>,
-    /// Indexes and lengths of the frames accepted, in order.
-    accepted: Vec<(usize, usize)>,
-    /// Frames the peer received.
-    peer_got: usize,
+    ledger: Ledger,
     from_peer: mpsc::Receiver<Vec<u8>>,
     recorder: Option<JoinHandle<io::Result<()>>>,
     gate: Arc<Gate>,
     peer_out: Sock,
-    /// Every byte the peer queued.
-    peer_stream: Vec<u8>,
-    peer_sent: usize,
-    /// Stream bytes of the frames the application took.
-    pos: usize,
-    taken: usize,
     reader_mem: ReaderMemory,
     writer_mem: WriterMemory,
 }
@@ -499,16 +490,11 @@ impl Conn {
                 sock: app,
             })),
             outbox: VecDeque::new(),
-            accepted: Vec::new(),
-            peer_got: 0,
+            ledger: Ledger::default(),
             from_peer,
             recorder: Some(recorder),
             gate,
             peer_out: peer,
-            peer_stream: Vec::new(),
-            peer_sent: 0,
-            pos: 0,
-            taken: 0,
             reader_mem: ReaderMemory::default(),
             writer_mem: WriterMemory::default(),
         }
@@ -539,7 +525,7 @@ impl Conn {
                 self.outbox.push_front((index, payload));
                 return false;
             }
-            self.accepted.push((index, payload.len()));
+            self.ledger.accepted.push((index, payload.len()));
         }
         true
     }
@@ -578,26 +564,13 @@ impl Conn {
 
     /// Waits (bounded) until the peer received every accepted frame.
     fn await_peer(&mut self) {
-        while self.peer_got < self.accepted.len() {
+        while self.ledger.peer_got < self.ledger.accepted.len() {
             let frame = self
                 .from_peer
                 .recv_timeout(Duration::from_secs(30))
                 .expect("the peer receives every flushed frame");
-            self.check_peer_frame(frame);
+            self.ledger.peer_received(&frame);
         }
-    }
-
-    fn check_peer_frame(&mut self, frame: Vec<u8>) {
-        let &(index, len) = self
-            .accepted
-            .get(self.peer_got)
-            .unwrap_or_else(|| panic!("the peer received frame {} never accepted", self.peer_got));
-        assert!(
-            frame == payload(APP, index, len),
-            "peer frame {} differs",
-            self.peer_got
-        );
-        self.peer_got += 1;
     }
 
     fn take_apart(&mut self) -> Stream {
@@ -610,18 +583,7 @@ impl Conn {
             }
         };
         // Leftover bytes and unread ones are exactly the rest of the peer's stream.
-        let carry = stream.carry.borrow();
-        assert!(
-            self.pos + carry.len() <= self.peer_sent,
-            "more bytes than the peer sent"
-        );
-        assert!(
-            carry
-                .iter()
-                .eq(self.peer_stream[self.pos..self.pos + carry.len()].iter()),
-            "handed-over bytes are not the rest of the stream"
-        );
-        drop(carry);
+        self.ledger.check_handed_over(stream.carry.borrow().iter());
         stream
     }
 
@@ -642,19 +604,9 @@ impl Conn {
         }
     }
 
-    fn expected_frame(&self, index: usize, len: usize) -> Vec<u8> {
-        assert_eq!(index, self.taken);
-        payload(PEER, index, len)
-    }
-
-    fn took(&mut self, len: usize) {
-        self.pos += 4 + len;
-        self.taken += 1;
-    }
-
     fn read(&mut self, model: &Model) {
         let expect = model.expect.expect("the model's outcome");
-        let largest = largest_sent(&self.peer_stream, self.peer_sent);
+        let largest = self.ledger.largest_sent();
         let reader = self.framed(model.deadline);
         let buffered_before = reader.read_buffer().len();
         let result = reader.read_frame().map(|frame| frame.map(<[u8]>::to_vec));
@@ -663,11 +615,8 @@ impl Conn {
         match expect {
             Expect::Frame { index, len } => {
                 let got = result.unwrap_or_else(|e| panic!("read failed: {e:?}"));
-                assert!(
-                    got == Some(self.expected_frame(index, len)),
-                    "read the wrong frame"
-                );
-                self.took(len);
+                assert_eq!(index, self.ledger.taken);
+                assert!(got == Some(self.ledger.took(len)), "read the wrong frame");
                 self.reader_mem.delivered(len, buffered_before, capacity);
             }
             Expect::TimedOut { expected, received } => match result {
@@ -697,8 +646,8 @@ impl Conn {
         let len = u32::from_be_bytes(header) as usize;
         let mut body = vec![0; len];
         (&stream).read_exact(&mut body).unwrap();
-        assert!(body == self.expected_frame(self.taken, model.peer.lens[self.taken]));
-        self.took(len);
+        assert_eq!(len, model.peer.lens[self.ledger.taken]);
+        assert!(body == self.ledger.took(len), "raw frame differs");
         self.read = Some(ReadSide::Apart(stream));
     }
 
@@ -711,13 +660,12 @@ impl Conn {
                 lent.set_frame_timeout(Some(d));
             }
             for _ in 0..n {
-                let (index, len) = (self.taken, model.peer.lens[self.taken]);
+                let len = model.peer.lens[self.ledger.taken];
                 let frame = lent.read_frame().unwrap().map(<[u8]>::to_vec);
                 assert!(
-                    frame == Some(self.expected_frame(index, len)),
+                    frame == Some(self.ledger.took(len)),
                     "lent reader: wrong frame"
                 );
-                self.took(len);
             }
             let leftover = match end {
                 End::IntoParts => lent.into_parts().1,
@@ -763,7 +711,7 @@ impl Conn {
         write_all_retrying(&sock, &unwritten);
         let body = payload(APP, index, len);
         write_all_retrying(&sock, &wire(&body));
-        self.accepted.push((index, len));
+        self.ledger.accepted.push((index, len));
         self.writer = Some(new_writer(sock));
         self.writer_mem = WriterMemory::default();
         self.await_peer();
@@ -774,11 +722,8 @@ impl Conn {
     }
 
     fn peer_send(&mut self, model: &Model, lens: &[usize]) {
-        model.peer.queue_bytes(&mut self.peer_stream, lens);
-        (&self.peer_out)
-            .write_all(&self.peer_stream[self.peer_sent..model.peer.sent])
-            .unwrap();
-        self.peer_sent = model.peer.sent;
+        let bytes = self.ledger.peer_sends(&model.peer, lens);
+        (&self.peer_out).write_all(bytes).unwrap();
     }
 
     fn set_deadline(&mut self, d: Deadline) {
@@ -789,7 +734,7 @@ impl Conn {
 
     fn drain_peer(&mut self) {
         while let Ok(frame) = self.from_peer.try_recv() {
-            self.check_peer_frame(frame);
+            self.ledger.peer_received(&frame);
         }
     }
 }
@@ -850,9 +795,15 @@ impl StateMachineTest for ConnTest {
             conn.lent_with,
             "the socket's read timeout is not the one it was lent with"
         );
-        assert_eq!((conn.taken, conn.pos), (model.peer.taken, model.peer.pos));
-        assert_eq!(conn.accepted.len() + conn.outbox.len(), model.written.len());
-        assert!(conn.peer_got <= conn.accepted.len());
+        assert_eq!(
+            (conn.ledger.taken, conn.ledger.pos),
+            (model.peer.taken, model.peer.pos)
+        );
+        assert_eq!(
+            conn.ledger.accepted.len() + conn.outbox.len(),
+            model.written.len()
+        );
+        assert!(conn.ledger.peer_got <= conn.ledger.accepted.len());
     }
 
     fn teardown(mut conn: Conn, model: Model) {
@@ -875,12 +826,12 @@ impl StateMachineTest for ConnTest {
             .expect("the peer thread")
             .expect("the peer's reads");
         conn.drain_peer();
-        assert_eq!(conn.peer_got, model.written.len());
+        assert_eq!(conn.ledger.peer_got, model.written.len());
         // The peer's stream: the rest, then a clean end after the last frame.
         (&conn.peer_out)
-            .write_all(&conn.peer_stream[conn.peer_sent..])
+            .write_all(&conn.ledger.peer_stream[conn.ledger.peer_sent..])
             .unwrap();
-        conn.peer_sent = conn.peer_stream.len();
+        conn.ledger.peer_sent = conn.ledger.peer_stream.len();
         conn.peer_out.shutdown(Shutdown::Write);
         let reader = conn.framed(model.deadline);
         for (index, &len) in model.peer.lens.iter().enumerate().skip(model.peer.taken) {

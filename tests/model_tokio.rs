@@ -47,8 +47,8 @@ use tokio::time::{timeout, Instant};
 
 use support::async_io::poll_at_most;
 use support::model::{
-    largest_sent, payload, peer_sends, wire, End, PeerFrames, PeerModel, ReaderMemory,
-    WriterMemory, WriterView, APP, PEER, STEP, WCAP,
+    payload, peer_sends, wire, End, Ledger, PeerFrames, PeerModel, ReaderMemory, WriterMemory,
+    WriterView, APP, PEER, STEP, WCAP,
 };
 use support::strategies::proptest_config;
 
@@ -352,16 +352,9 @@ struct Conn {
     writer: Option<FrameWriter<DuplexStream>>,
     /// Frames written but not accepted yet (index, payload): retried in order.
     outbox: VecDeque<(usize, Vec<u8>)>,
-    /// Indexes and lengths of the frames accepted, in order.
-    accepted: Vec<(usize, usize)>,
+    ledger: Ledger,
     peer: Peer,
-    /// Frames of `peer.got` checked against `accepted`.
-    checked: usize,
     peer_out: DuplexStream,
-    peer_stream: Vec<u8>,
-    peer_sent: usize,
-    pos: usize,
-    taken: usize,
     reader_mem: ReaderMemory,
     writer_mem: WriterMemory,
 }
@@ -386,19 +379,14 @@ impl Conn {
             })),
             writer: Some(new_writer(app_out)),
             outbox: VecDeque::new(),
-            accepted: Vec::new(),
+            ledger: Ledger::default(),
             peer: Peer {
                 stream: peer_in,
                 parser: PeerFrames::default(),
                 got: Vec::new(),
                 ended: false,
             },
-            checked: 0,
             peer_out,
-            peer_stream: Vec::new(),
-            peer_sent: 0,
-            pos: 0,
-            taken: 0,
             reader_mem: ReaderMemory::default(),
             writer_mem: WriterMemory::default(),
         }
@@ -450,7 +438,7 @@ impl Conn {
                 self.outbox.push_front((index, body));
                 return false;
             }
-            self.accepted.push((index, body.len()));
+            self.ledger.accepted.push((index, body.len()));
         }
         true
     }
@@ -465,23 +453,15 @@ impl Conn {
         self.peer.read(usize::MAX);
         self.check_peer();
         assert_eq!(
-            self.checked,
-            self.accepted.len(),
+            self.ledger.peer_got,
+            self.ledger.accepted.len(),
             "flushed frames reach the peer"
         );
     }
 
     fn check_peer(&mut self) {
-        while self.checked < self.peer.got.len() {
-            let &(index, len) = self.accepted.get(self.checked).unwrap_or_else(|| {
-                panic!("the peer received frame {} never accepted", self.checked)
-            });
-            assert!(
-                self.peer.got[self.checked] == payload(APP, index, len),
-                "peer frame {} differs",
-                self.checked
-            );
-            self.checked += 1;
+        for frame in &self.peer.got[self.ledger.peer_got..] {
+            self.ledger.peer_received(frame);
         }
     }
 
@@ -507,12 +487,12 @@ impl Conn {
         // Raw: the accepted bytes first, then a frame written by hand.
         raw.extend(wire(&payload(APP, index, len)));
         drive(stream.write_all(&raw), &mut self.peer).expect("raw write");
-        self.accepted.push((index, len));
+        self.ledger.accepted.push((index, len));
         self.writer = Some(new_writer(stream));
         self.writer_mem = WriterMemory::default();
         self.peer.read(usize::MAX);
         self.check_peer();
-        assert_eq!(self.checked, self.accepted.len());
+        assert_eq!(self.ledger.peer_got, self.ledger.accepted.len());
     }
 
     fn take_apart(&mut self) -> Stream {
@@ -525,18 +505,7 @@ impl Conn {
             }
         };
         // Leftover bytes and unread ones are exactly the rest of the peer's stream.
-        let n = stream.carry.len();
-        assert!(
-            self.pos + n <= self.peer_sent,
-            "more bytes than the peer sent"
-        );
-        assert!(
-            stream
-                .carry
-                .iter()
-                .eq(self.peer_stream[self.pos..self.pos + n].iter()),
-            "handed-over bytes are not the rest of the stream"
-        );
+        self.ledger.check_handed_over(stream.carry.iter());
         stream
     }
 
@@ -555,16 +524,9 @@ impl Conn {
         }
     }
 
-    fn took(&mut self, len: usize) -> Vec<u8> {
-        let frame = payload(PEER, self.taken, len);
-        self.pos += 4 + len;
-        self.taken += 1;
-        frame
-    }
-
     async fn read(&mut self, model: &Model, how: How) {
         let expect = model.expect.expect("the model's outcome");
-        let largest = largest_sent(&self.peer_stream, self.peer_sent);
+        let largest = self.ledger.largest_sent();
         let reader = self.framed(model.deadline);
         let buffered_before = reader.read_buffer().len();
         let start = Instant::now();
@@ -581,11 +543,11 @@ impl Conn {
         self.reader_mem.after_read(largest, capacity);
         match expect {
             Expect::Frame { index, len } => {
-                assert_eq!(index, self.taken);
+                assert_eq!(index, self.ledger.taken);
                 let got = result
                     .expect("a whole frame is read at once")
                     .unwrap_or_else(|e| panic!("read failed: {e:?}"));
-                assert!(got == Some(self.took(len)), "read the wrong frame");
+                assert!(got == Some(self.ledger.took(len)), "read the wrong frame");
                 assert_eq!(waited, Duration::ZERO);
                 self.reader_mem.delivered(len, buffered_before, capacity);
             }
@@ -619,8 +581,8 @@ impl Conn {
 
     fn raw_read(&mut self, model: &Model) {
         let mut stream = self.take_apart();
-        let len = model.peer.lens[self.taken];
-        let want = wire(&self.took(len));
+        let len = model.peer.lens[self.ledger.taken];
+        let want = wire(&self.ledger.took(len));
         // The frame is whole: the leftover bytes, then what the stream has.
         let mut got = Vec::new();
         let mut cx = Context::from_waker(Waker::noop());
@@ -646,9 +608,12 @@ impl Conn {
                 FrameReader::with_capacity(&mut stream, FrameConfig::default(), STEP).unwrap();
             lent.set_frame_timeout(model.deadline.then_some(DEADLINE));
             for _ in 0..n {
-                let len = model.peer.lens[self.taken];
+                let len = model.peer.lens[self.ledger.taken];
                 let frame = lent.read_frame().await.unwrap().map(<[u8]>::to_vec);
-                assert!(frame == Some(self.took(len)), "lent reader: wrong frame");
+                assert!(
+                    frame == Some(self.ledger.took(len)),
+                    "lent reader: wrong frame"
+                );
             }
             match end {
                 End::IntoParts => lent.into_parts().1,
@@ -669,12 +634,10 @@ impl Conn {
     }
 
     async fn peer_send(&mut self, model: &Model, lens: &[usize]) {
-        model.peer.queue_bytes(&mut self.peer_stream, lens);
-        let bytes = &self.peer_stream[self.peer_sent..model.peer.sent];
+        let bytes = self.ledger.peer_sends(&model.peer, lens);
         // Within `MAX_UNREAD`, the stream's buffer takes it all at once.
         let written = poll_at_most(pin!(self.peer_out.write_all(bytes)), 1);
         assert!(matches!(written, Some(Ok(()))), "the peer's write waited");
-        self.peer_sent = model.peer.sent;
     }
 
     async fn apply(&mut self, model: &Model, op: Op) {
@@ -716,9 +679,9 @@ impl Conn {
         self.peer.read(usize::MAX);
         assert!(self.peer.ended && self.peer.parser.at_boundary());
         self.check_peer();
-        assert_eq!(self.checked, model.written.len());
+        assert_eq!(self.ledger.peer_got, model.written.len());
         // The peer's stream: the rest, then a clean end after the last frame.
-        let rest = self.peer_stream[self.peer_sent..].to_vec();
+        let rest = self.ledger.peer_stream[self.ledger.peer_sent..].to_vec();
         self.peer_out.write_all(&rest).await.unwrap();
         self.peer_out.shutdown().await.unwrap();
         let reader = self.framed(model.deadline);
@@ -762,10 +725,16 @@ impl StateMachineTest for ConnTest {
 
     fn check_invariants(sut: &Sut, model: &Model) {
         let conn = &sut.conn;
-        assert_eq!((conn.taken, conn.pos), (model.peer.taken, model.peer.pos));
-        assert_eq!(conn.accepted.len() + conn.outbox.len(), model.written.len());
-        assert_eq!(conn.checked, conn.peer.got.len());
-        assert!(conn.checked <= conn.accepted.len());
+        assert_eq!(
+            (conn.ledger.taken, conn.ledger.pos),
+            (model.peer.taken, model.peer.pos)
+        );
+        assert_eq!(
+            conn.ledger.accepted.len() + conn.outbox.len(),
+            model.written.len()
+        );
+        assert_eq!(conn.ledger.peer_got, conn.peer.got.len());
+        assert!(conn.ledger.peer_got <= conn.ledger.accepted.len());
     }
 
     fn teardown(sut: Sut, model: Model) {

@@ -76,7 +76,7 @@ impl PeerFrames {
 }
 
 /// The largest frame (header included) any byte of which lies in `stream[..sent]`.
-pub fn largest_sent(stream: &[u8], sent: usize) -> usize {
+fn largest_sent(stream: &[u8], sent: usize) -> usize {
     let (mut at, mut largest) = (0, 0);
     while at < sent {
         let len = u32::from_be_bytes(stream[at..at + 4].try_into().unwrap()) as usize;
@@ -265,4 +265,69 @@ pub fn peer_sends() -> impl Strategy<Value = (Vec<usize>, usize)> {
         let last = lens[lens.len() - 1] + 4;
         (Just(lens), prop_oneof![2 => Just(0), 1 => 1..last])
     })
+}
+
+/// What the system under test did with both streams, checked as it goes: the frames the
+/// writer accepted and how many of them the peer received, the bytes the peer queued and
+/// sent, and the frames the application took.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// Indexes and lengths of the frames the writer accepted, in order.
+    pub accepted: Vec<(usize, usize)>,
+    /// How many of them the peer received, each checked.
+    pub peer_got: usize,
+    /// Every byte the peer queued, and how many it sent.
+    pub peer_stream: Vec<u8>,
+    pub peer_sent: usize,
+    /// Frames the application took from the peer's stream, and their bytes.
+    pub taken: usize,
+    pub pos: usize,
+}
+
+impl Ledger {
+    /// The peer received `frame`: it must be the next accepted one.
+    pub fn peer_received(&mut self, frame: &[u8]) {
+        let n = self.peer_got;
+        let &(index, len) = self
+            .accepted
+            .get(n)
+            .unwrap_or_else(|| panic!("the peer received frame {n} never accepted"));
+        assert!(frame == payload(APP, index, len), "peer frame {n} differs");
+        self.peer_got += 1;
+    }
+
+    /// The peer queues the last frames of `peer` (of `lens`) and sends up to where the
+    /// model says: returns the bytes to send now.
+    pub fn peer_sends(&mut self, peer: &PeerModel, lens: &[usize]) -> &[u8] {
+        peer.queue_bytes(&mut self.peer_stream, lens);
+        let from = std::mem::replace(&mut self.peer_sent, peer.sent);
+        &self.peer_stream[from..peer.sent]
+    }
+
+    /// The application took the next frame, of `len` bytes: its payload.
+    pub fn took(&mut self, len: usize) -> Vec<u8> {
+        let frame = payload(PEER, self.taken, len);
+        self.pos += 4 + len;
+        self.taken += 1;
+        frame
+    }
+
+    /// Bytes a reader handed over, before what the stream still holds, must be exactly the
+    /// rest of the peer's stream.
+    pub fn check_handed_over<'a>(&self, bytes: impl ExactSizeIterator<Item = &'a u8>) {
+        let n = bytes.len();
+        assert!(
+            self.pos + n <= self.peer_sent,
+            "more bytes than the peer sent"
+        );
+        assert!(
+            bytes.eq(self.peer_stream[self.pos..self.pos + n].iter()),
+            "handed-over bytes are not the rest of the stream"
+        );
+    }
+
+    /// The largest frame (header included) any byte of which the peer sent.
+    pub fn largest_sent(&self) -> usize {
+        largest_sent(&self.peer_stream, self.peer_sent)
+    }
 }
