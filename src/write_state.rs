@@ -254,6 +254,9 @@ impl WriteState {
         self.check_usable()?;
         let header = self.encoder.header(payload.len())?;
         let mark = self.buf.len();
+        // Room for the header alone: doubling a buffer that holds the rest of an earlier
+        // large frame would hold twice that rest.
+        self.buf.reserve_exact(header.encoded_len());
         header.write_into(&mut self.buf);
         self.flow = Flow::Large { len: payload.len() };
         Ok(LargeWrite {
