@@ -21,9 +21,10 @@
 //! - bytes a reader hands over with `into_parts`, then the socket, are exactly the rest of
 //!   the peer's stream;
 //! - the reader's capacity stays within twice the largest frame received plus one step, and
-//!   within two steps once memory is due back; the writer's buffer stays within twice two
-//!   capacities plus what it accepted since it was last empty, and within two capacities
-//!   once its first large rest has gone out.
+//!   within two steps once memory is due back; the writer's buffer stays within two
+//!   capacities plus what it accepted since it was last empty (or what it kept then, while
+//!   the shrink waits out its hysteresis), and within two capacities once its first large
+//!   rest has gone out.
 //!
 //! 16 cases by default, each over TCP or a Unix socket (override with `PROPTEST_CASES`).
 

@@ -151,15 +151,14 @@ pub struct WriterView {
 
 impl WriterMemory {
     /// After a call that took the writer from `before` to `after`, having accepted `wire`
-    /// bytes: the buffer holds at most twice two capacities plus what it accepted since it
-    /// was last empty (a header pushed behind a buffered rest may double it, as `Vec`
-    /// grows), or what it kept when it last emptied; it gives memory back when it empties
-    /// after its first large rest, or 64 frames after the last.
+    /// bytes: the buffer holds at most two capacities plus what it accepted since it was
+    /// last empty, or what it kept when it last emptied; it gives memory back when it
+    /// empties after its first large rest, or 64 frames after the last.
     pub fn after(&mut self, before: WriterView, after: WriterView, wire: usize) {
         self.since_empty += wire;
         let cap = after.capacity;
         assert!(
-            cap <= self.held.max(2 * (WKEEP + self.since_empty)),
+            cap <= self.held.max(WKEEP + self.since_empty),
             "writer holds {cap} bytes, {} accepted since it was last empty, {} kept then",
             self.since_empty,
             self.held
