@@ -878,3 +878,29 @@ fn a_writer_kept_one_byte_short_of_empty_stays_within_its_capacity() {
     assert!(unwritten.is_empty());
     assert_eq!(sink.data, wire(&body).repeat(frames));
 }
+
+/// A large frame offered while the rest of an earlier one waits (a stalled peer) is taken
+/// back whole, and the buffer holding that rest is not doubled for its header.
+#[test]
+fn a_large_frame_refused_behind_a_buffered_rest_does_not_double_the_buffer() {
+    use support::{ScriptedWriter, Step};
+    let would_block = Step::Fail(io::ErrorKind::WouldBlock);
+    let script = [Step::Bytes(10), would_block, would_block];
+    let mut writer =
+        FrameWriter::with_capacity(ScriptedWriter::new(script), FrameConfig::default(), WCAP)
+            .unwrap();
+    let first = payload(APP, 0, 100_000);
+    writer.write_frame(&first).unwrap(); // 10 bytes out, the rest buffered and accepted
+    let rest = writer.buffer().len();
+    assert_eq!((rest, writer.frames_accepted()), (100_004 - 10, 1));
+    let held = writer.state().buffer_capacity();
+    let second = payload(APP, 1, 50_000);
+    assert!(writer.write_frame(&second).unwrap_err().is_would_block());
+    assert_eq!((writer.buffer().len(), writer.frames_accepted()), (rest, 1));
+    assert!(writer.state().buffer_capacity() <= held + 4);
+    writer.write_frame(&second).unwrap();
+    writer.flush().unwrap();
+    let (sink, unwritten) = writer.into_parts();
+    assert!(unwritten.is_empty());
+    assert_eq!(sink.data, [wire(&first), wire(&second)].concat());
+}
