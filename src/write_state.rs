@@ -209,11 +209,12 @@ impl WriteState {
         if frame_len > self.capacity {
             return Ok(Accept::Large);
         }
-        if self.buf.len() - self.written + frame_len > self.capacity {
-            // Bytes are pending: a frame no larger than the capacity fits in an empty buffer.
-            return Ok(Accept::FlushFirst);
-        }
         if self.buf.len() + frame_len > self.capacity {
+            if self.buf.len() - self.written + frame_len > self.capacity {
+                // Bytes are pending: a frame no larger than the capacity fits in an empty
+                // buffer.
+                return Ok(Accept::FlushFirst);
+            }
             // Only written bytes stand in the way (a flush stopped short): drop them rather
             // than grow, or a peer that keeps the buffer just short of empty grows it forever.
             self.buf.drain(..self.written);
