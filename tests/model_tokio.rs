@@ -8,7 +8,7 @@
 //! `tokio::time::timeout` or by polling the future a few times and dropping it, then retry
 //! the ones not accepted as the docs say (by `frames_accepted()`); flush while the peer
 //! reads; let the peer read a few bytes or none; take the writer apart and go on raw; read
-//! by awaiting, under a timeout, or by polling a few times and dropping the future; spend
+//! by awaiting (borrowed or owned frames), under a timeout, or by polling a few times and dropping the future; spend
 //! time in a handler (`tokio::time::advance`); take the reader apart and read the next frame
 //! raw; lend the stream to a reader for a few frames and take it back; set or clear a frame
 //! deadline. After every step:
@@ -73,6 +73,8 @@ const MAX_POLLS: usize = 100_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum How {
     Await,
+    /// Awaited as an owned frame (`read_frame_owned`): reads only.
+    Owned,
     /// Under `tokio::time::timeout` of this many milliseconds.
     Timeout(u64),
     /// Polled this many times, then dropped.
@@ -151,7 +153,7 @@ impl Model {
         match how {
             How::Polls(_) => Some(Expect::Pending),
             // Without a deadline, or between frames, the wait has no end.
-            How::Await => timed_out,
+            How::Await | How::Owned => timed_out,
             How::Timeout(ms) => {
                 let wait = Duration::from_millis(ms);
                 match timed_out {
@@ -206,6 +208,7 @@ impl ReferenceStateMachine for ConnModel {
         ];
         let read_how = prop_oneof![
             2 => Just(How::Await),
+            1 => Just(How::Owned),
             2 => wait().prop_map(How::Timeout),
             1 => (1..3usize).prop_map(How::Polls),
         ];
@@ -415,7 +418,7 @@ impl Conn {
                 let w = self.writer.as_mut().unwrap();
                 match how {
                     None => Some(drive(w.write_frame(&body), &mut self.peer)),
-                    Some(How::Await) => Some(w.write_frame(&body).await),
+                    Some(How::Await | How::Owned) => Some(w.write_frame(&body).await),
                     Some(How::Timeout(ms)) => {
                         timeout(Duration::from_millis(ms), w.write_frame(&body))
                             .await
@@ -530,14 +533,22 @@ impl Conn {
         let reader = self.framed(model.deadline);
         let buffered_before = reader.read_buffer().len();
         let start = Instant::now();
+        let owned =
+            |result: Result<Option<&[u8]>, FrameError>| result.map(|f| f.map(<[u8]>::to_vec));
         let result = match how {
-            How::Await => Some(reader.read_frame().await),
+            How::Await => Some(owned(reader.read_frame().await)),
+            How::Owned => Some(
+                reader
+                    .read_frame_owned()
+                    .await
+                    .map(|f| f.map(|b| b.to_vec())),
+            ),
             How::Timeout(ms) => timeout(Duration::from_millis(ms), reader.read_frame())
                 .await
-                .ok(),
-            How::Polls(k) => poll_at_most(pin!(reader.read_frame()), k),
-        }
-        .map(|result| result.map(|frame| frame.map(<[u8]>::to_vec)));
+                .ok()
+                .map(owned),
+            How::Polls(k) => poll_at_most(pin!(reader.read_frame()), k).map(owned),
+        };
         let waited = start.elapsed();
         let capacity = reader.capacity();
         self.reader_mem.after_read(largest, capacity);
