@@ -15,7 +15,9 @@
 # library's code, not on the machine's load: after a toolchain upgrade, --save a new baseline.
 #
 # The check fails when a figure exceeds its baseline by more than 5% and by more than 0.5
-# per frame (so that a miss count of 0.02 per frame going to 0.03 is not a failure).
+# instructions or 2 cache misses per frame: where the code did not change, instructions stay
+# exact, but the simulated misses move by a miss or two per frame with the memory layout
+# (a 1 MiB frame's figure comes from 2 frames), and 0.02 going to 0.03 is no regression.
 # Needs valgrind and the gungraun-runner binary of the same version as the gungraun crate in
 # Cargo.lock; the script installs them (apt-get, cargo install) when they are missing.
 set -euo pipefail
@@ -164,7 +166,7 @@ case "$mode" in
           if (!(($1, $2, $3, f) in base)) { missing++; continue }
           checked++
           was = base[$1, $2, $3, f]
-          if ($f > was * 1.05 && $f > was + 0.5) {
+          if ($f > was * 1.05 && $f > was + (f == 4 ? 0.5 : 2)) {
             printf "REGRESSION %s/%s %d B: %s per frame %s -> %s (+%.1f%%)\n", $1, $2, $3, names[f], was, $f, (was > 0 ? ($f / was - 1) * 100 : 100)
             failed++
           }
