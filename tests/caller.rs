@@ -21,20 +21,24 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_slow_handler_does_not_time_out_a_frame_the_peer_pipelined() {
-    let (mut client, server) = tcp_pair();
-    let b: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
-    let mut wire = frame(b"A");
-    wire.extend(frame(&b));
-    let peer = thread::spawn(move || client.write_all(&wire).map(|()| client));
-    let mut reader = FrameReader::new(server);
-    reader.set_frame_timeout(Some(Duration::from_millis(150)));
-    assert_eq!(reader.read_frame().unwrap(), Some(&b"A"[..]));
-    // The first read took A and the start of B. The handler for A takes 400 ms: the
-    // application's time, not the peer's.
-    thread::sleep(Duration::from_millis(400));
-    assert_eq!(reader.read_frame().unwrap(), Some(&b[..]));
-    drop(peer.join().unwrap().unwrap());
-    assert_eq!(reader.read_frame().unwrap(), None);
+    // 100 KB: all of B is in the kernel when its read starts. 4 MiB: more than the kernel
+    // holds, so the peer sends the rest as fast as the reader takes it.
+    for len in [100_000, 4 << 20] {
+        let (mut client, server) = tcp_pair();
+        let b: Vec<u8> = (0..len as u32).map(|i| (i % 251) as u8).collect();
+        let mut wire = frame(b"A");
+        wire.extend(frame(&b));
+        let peer = thread::spawn(move || client.write_all(&wire).map(|()| client));
+        let mut reader = FrameReader::new(server);
+        reader.set_frame_timeout(Some(Duration::from_millis(150)));
+        assert_eq!(reader.read_frame().unwrap(), Some(&b"A"[..]));
+        // The first read took A and the start of B. The handler for A takes 400 ms: the
+        // application's time, not the peer's.
+        thread::sleep(Duration::from_millis(400));
+        assert_eq!(reader.read_frame().unwrap(), Some(&b[..]), "{len}");
+        drop(peer.join().unwrap().unwrap());
+        assert_eq!(reader.read_frame().unwrap(), None);
+    }
 }
 
 /// A lent socket that reports each read timeout the reader sets on it.
