@@ -16,11 +16,12 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use lenframe::tokio::{FrameReader, FrameWriter};
 use lenframe::{FrameConfig, FrameError, LengthField, MemoryBudget, Oversize, ReadState};
+use proptest::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 use support::async_io::{poll_at_most, tokio_tcp_pair, AsyncStep, ScriptedAsyncWriter};
-use support::strategies::{payload, reference_stream};
+use support::strategies::{payload, proptest_config, reference_stream};
 
 /// Frames of every size class: empty, small, one byte under and over the 64 KiB read step,
 /// and large enough to be written with vectored writes and handed over without a copy.
@@ -99,6 +100,62 @@ async fn sink_writes_large_frames_across_pending_and_short_writes() {
     sink.close().await.unwrap();
     assert_eq!(sink.get_ref().data, reference_stream(&cfg, &frames));
     assert_eq!(sink.frames_accepted(), 5);
+}
+
+/// Polls `poll` to completion in calls of the drawn numbers of polls (each call's future
+/// dropped when they run out), as a `Sink` driven under `select!` or `timeout` would be.
+fn poll_in_calls<T>(
+    mut poll: impl FnMut(&mut Context<'_>) -> Poll<Result<T, FrameError>>,
+    polls: &[usize],
+    call: &mut usize,
+) -> T {
+    for _ in 0..10_000 {
+        let k = polls[*call % polls.len()];
+        *call += 1;
+        if let Some(result) = poll_at_most(pin!(poll_fn(&mut poll)), k) {
+            return result.unwrap();
+        }
+    }
+    panic!("not done after 10,000 calls");
+}
+
+proptest! {
+    #![proptest_config(proptest_config(64, "proptest-regressions/async_idiom.txt"))]
+
+    /// Frames small and large against a 32-byte buffer given to the `Sink` under any
+    /// schedule of `Pending` and short writes, its polls cut after a few at a time: flushed,
+    /// or taken apart with `into_parts`, the bytes are exactly the frames, once each.
+    #[test]
+    fn sink_under_any_schedule_writes_every_frame_once(
+        lens in prop::collection::vec(0usize..100, 1..10),
+        steps in prop::collection::vec(
+            prop_oneof![Just(AsyncStep::Pending), (1usize..40).prop_map(AsyncStep::Bytes)],
+            0..80,
+        ),
+        polls in prop::collection::vec(1usize..4, 1..8),
+        take_apart in any::<bool>(),
+    ) {
+        let cfg = FrameConfig::default();
+        let frames: Vec<Vec<u8>> =
+            lens.iter().enumerate().map(|(i, &len)| payload(len, i as u8)).collect();
+        let mut w = FrameWriter::with_capacity(ScriptedAsyncWriter::new(steps), cfg, 32).unwrap();
+        let mut call = 0;
+        for frame in &frames {
+            poll_in_calls(|cx| w.poll_ready(cx), &polls, &mut call);
+            w.start_send(Bytes::from(frame.clone())).unwrap();
+        }
+        let wire = if take_apart {
+            let (inner, pending) = w.into_parts();
+            let mut wire = inner.data;
+            wire.extend_from_slice(&pending);
+            wire
+        } else {
+            poll_in_calls(|cx| w.poll_flush(cx), &polls, &mut call);
+            prop_assert_eq!(w.frames_accepted(), frames.len() as u64);
+            w.into_inner().unwrap().data
+        };
+        prop_assert_eq!(wire, reference_stream(&cfg, &frames));
+    }
 }
 
 #[tokio::test]
