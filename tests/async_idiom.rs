@@ -344,6 +344,18 @@ fn has_frame_is_exact_under_every_layout_state() {
         }
     }
     assert!(state.has_frame());
+    // Looked at before any decode: an oversized frame to skip, then a whole one...
+    let cfg = FrameConfig::default()
+        .max_frame_len(4)
+        .oversize(Oversize::Skip);
+    let mut state = ReadState::with_capacity(cfg, 32).unwrap();
+    fill(&mut state, b"\x00\x00\x00\x09too long!\x00\x00\x00\x01k");
+    assert!(state.has_frame());
+    // ...and under `Oversize::Error`, a header over the limit: no frame will come.
+    let cfg = FrameConfig::default().max_frame_len(4);
+    let mut state = ReadState::with_capacity(cfg, 32).unwrap();
+    fill(&mut state, b"\x00\x00\x00\x09too long!\x00\x00\x00\x01k");
+    assert!(!state.has_frame());
     // A failed decoder has no frame, whatever is buffered.
     let mut state = ReadState::with_capacity(FrameConfig::default().max_frame_len(4), 16).unwrap();
     fill(&mut state, b"\x00\x00\x00\x09abcd\x00\x00\x00\x01k");
