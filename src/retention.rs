@@ -94,8 +94,44 @@ mod tests {
             r.shrunk(11 + k);
         }
         assert_eq!(r.hold, MAX_SHRINK_HOLD);
+        // Growth that stays within the retained size, or starts above it, is no return of
+        // large frames.
+        let (hold, grown_at) = (r.hold, r.grown_at);
+        r.shrunk(30);
+        r.grow(10, 100, 31);
+        r.grow(200, 400, 31);
+        assert_eq!((r.hold, r.grown_at), (hold, grown_at));
         r.set_keep(None);
         assert_eq!((r.keep(), r.limit()), (None, usize::MAX));
         assert!(!r.due(usize::MAX, u64::MAX / 2));
+    }
+
+    #[test]
+    fn every_bound_is_exact() {
+        let mut r = Retention::new(Some(100));
+        r.grow(50, 100, 3); // reaching the retained size is no growth past it
+        assert_eq!(r.grown_at, 0);
+        r.grow(100, 101, 5);
+        assert_eq!(r.grown_at, 5);
+        assert!(!r.due(101, 5)); // grown at 5, hold 1
+        assert!(r.due(101, 6));
+        // Large frames back within 2 * hold frames of a shrink double the hold...
+        r.shrunk(6);
+        r.grow(100, 200, 7);
+        assert_eq!((r.hold, r.grown_at), (2, 7));
+        assert!(!r.due(200, 8) && r.due(200, 9));
+        r.shrunk(9);
+        r.grow(100, 200, 12); // 9 + 2 * 2 = 13: still soon
+        assert_eq!(r.hold, 4);
+        r.shrunk(16);
+        // ...and not at exactly 2 * hold frames after it.
+        r.grow(100, 200, 24);
+        assert_eq!((r.hold, r.grown_at), (4, 24));
+        // A shrink 2 * hold frames or more after the growth halves the hold.
+        r.shrunk(31); // 24 + 8 = 32: not yet
+        assert_eq!(r.hold, 4);
+        r.grow(100, 200, 40);
+        r.shrunk(48);
+        assert_eq!(r.hold, 2);
     }
 }
