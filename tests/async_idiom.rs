@@ -602,3 +602,70 @@ async fn read_dropped_future_stops_the_frame_clock() {
     ));
     assert_eq!(start.elapsed(), Duration::from_millis(50));
 }
+
+/// Feeds `bytes` to `state` through `read_buf` until a frame decodes; returns its range
+/// and the bytes not fed.
+fn feed_until_frame<'a>(
+    state: &mut ReadState,
+    mut bytes: &'a [u8],
+) -> (std::ops::Range<usize>, &'a [u8]) {
+    for _ in 0..=bytes.len() {
+        if let Some(range) = state.decode().unwrap() {
+            return (range, bytes);
+        }
+        let room = state.read_buf().unwrap();
+        let n = room.len().min(bytes.len());
+        room[..n].copy_from_slice(&bytes[..n]);
+        state.filled(n, std::time::Instant::now);
+        bytes = &bytes[n..];
+    }
+    panic!("no frame in the bytes");
+}
+
+#[test]
+fn take_buffer_only_for_a_large_frame_with_little_after_it() {
+    let cfg = FrameConfig::default();
+    let step = 16;
+    // A frame of exactly one step is small: copy it.
+    let mut state = ReadState::with_capacity(cfg, step).unwrap();
+    let wire = reference_stream(&cfg, &[payload(step, 1)]);
+    let (range, _) = feed_until_frame(&mut state, &wire);
+    assert!(state.take_buffer(&range).is_none());
+    // A larger one whose frame ends the buffer: taken, with nothing after it.
+    let mut state = ReadState::with_capacity(cfg, step).unwrap();
+    let frame = payload(200, 2);
+    let wire = reference_stream(&cfg, &[&frame]);
+    let (range, _) = feed_until_frame(&mut state, &wire);
+    let (buffer, charge) = state.take_buffer(&range).unwrap();
+    assert_eq!((range.end, buffer.len()), (204, 204));
+    assert!(buffer[range] == frame[..] && charge.is_none());
+    assert!(state.read_buffer().is_empty());
+    // A range that is not in the buffer is refused.
+    assert!(state.take_buffer(&(1000..2000)).is_none());
+    // After a large frame, one step of the next frame's bytes moves to the fresh buffer,
+    // one byte more keeps the buffer (shrinking off, so it holds both frames).
+    for (after, taken) in [(step, true), (step + 1, false)] {
+        let mut state = ReadState::with_capacity(cfg, step).unwrap();
+        state.set_shrink_to(None);
+        let first = reference_stream(&cfg, &[payload(300, 3)]);
+        let (range, _) = feed_until_frame(&mut state, &first);
+        assert!(state.take_buffer(&range).is_some()); // a big frame: the state starts afresh
+        let _ = feed_until_frame(&mut state, &reference_stream(&cfg, &[payload(300, 4)]));
+        // Now a buffer of 300+ bytes: a 100-byte frame and `after` bytes of the next.
+        let next = reference_stream(&cfg, &[payload(100, 5), payload(50, 6)]);
+        let (range, _) = feed_until_frame(&mut state, &next[..104 + after]);
+        assert_eq!(state.read_buffer().len(), after);
+        let rest = state.read_buffer().to_vec();
+        match state.take_buffer(&range) {
+            Some((buffer, _)) => {
+                assert!(taken, "{after} bytes after the frame");
+                assert!(buffer[range] == payload(100, 5)[..]);
+                assert_eq!(state.read_buffer(), rest);
+            }
+            None => {
+                assert!(!taken, "{after} bytes after the frame");
+                assert!(state.frame(range) == &payload(100, 5)[..]);
+            }
+        }
+    }
+}
