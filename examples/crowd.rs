@@ -14,12 +14,10 @@
 //! and without the attackers, the peak heap of the server's threads (counted by this
 //! example's allocator) and the peak of the shared memory budget.
 
-#[path = "../tests/support/crowd.rs"]
-mod crowd;
 #[path = "../tests/support/heap.rs"]
 mod heap;
 
-use crowd::{crowd, run_threaded, run_tokio, table, Runner, Settings};
+use lenframe_testkit::crowd::{crowd, run_threaded, run_tokio, table, Runner, Settings};
 
 #[global_allocator]
 static ALLOC: heap::Counting = heap::Counting;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpus: fuzz/corpus/<target>/seed-*.
 
-Run from anywhere: python3 fuzz/seeds.py. The byte layouts are those of fuzz/src/lib.rs
-(ArbConfig, ReadOp, AsyncReadOp), of each target, and of arbitrary 1.x's Vec (each element
+Run from anywhere: python3 fuzz/seeds.py. The byte layouts are those of lenframe-testkit's
+fuzz module (ArbConfig, ReadOp, AsyncReadOp, HandlerInput), of each target, and of arbitrary 1.x's Vec (each element
 after a byte whose low bit is 1, then a byte whose low bit is 0); see fuzz/README.md.
 """
 import os
@@ -193,6 +193,16 @@ def main():
     # it was.
     write("checksum_decode", "varint",
           bytes.fromhex("050000000000000000000103616263010000ff"))
+    # kv_request (HandlerInput): step, script, then payloads each after a u16 LE length:
+    # protobuf Requests Get(1, "k"), Put(2, "a" = "v"), Delete(3, "a"), then a raw tail.
+    get = bytes.fromhex("080112016b")
+    put = bytes.fromhex("08021a060a01611201" "76")
+    delete = bytes.fromhex("0803220161")
+    requests = b"".join(struct.pack("<H", len(r)) + r for r in (get, put, delete))
+    write("kv_request", "requests", b"\x00\x00" + requests)
+    # Step 3; script: short read of 1, WouldBlock, short read of 2, full read.
+    write("kv_request", "requests-faults", b"\x02\x04\x00\x80\x01\xc0" + requests + b"\xff")
+    write("kv_request", "not-a-request", b"\x00\x00" + struct.pack("<H", 3) + b"\x08\x00\xff")
 
 
 if __name__ == "__main__":

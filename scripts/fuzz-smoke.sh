@@ -32,7 +32,7 @@ fi
 cargo fuzz --version
 cargo +nightly --version
 
-targets=(decode_bytes decode_split roundtrip reader async_reader frames recover checksum_decode)
+targets=(decode_bytes decode_split roundtrip reader async_reader frames recover checksum_decode kv_request)
 # -malloc_limit_mb far below the 1 GiB frame limits some configurations use: an allocation
 # sized by a declared length is a finding. A smaller ASan quarantine keeps RSS honest
 # under -rss_limit_mb.

@@ -5,16 +5,14 @@
 //! with `%s` although it need not end in NUL, and ignores what `send()` returned. Each test
 //! sends what breaks it and asserts the exact messages lenframe delivers instead.
 
-mod support;
-
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::thread;
 
 use lenframe::{FrameConfig, FrameError, FrameReader, FrameWriter};
-use support::relay::through_relay;
-use support::strategies::Cuts;
-use support::{reference_encode, tcp_pair, Transport};
+use lenframe_testkit::reference::reference_encode;
+use lenframe_testkit::relay::{through_relay, Cuts};
+use lenframe_testkit::sockets::{tcp_pair, Transport};
 
 /// The article's buffer size.
 const BUF: usize = 1024;

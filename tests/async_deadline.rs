@@ -6,8 +6,6 @@
 //! idle peer), never a way to wait for the other side, which is always done with a channel
 //! or by joining the peer's task.
 
-mod support;
-
 use std::time::Duration;
 
 use lenframe::tokio::FrameReader;
@@ -16,8 +14,8 @@ use tokio::io::{AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio::sync::oneshot;
 use tokio::time::{sleep, Instant};
 
-use support::async_io::tokio_tcp_pair;
-use support::strategies::payload;
+use lenframe_testkit::async_io::tokio_tcp_pair;
+use lenframe_testkit::reference::payload;
 
 const TIMEOUT: Duration = Duration::from_millis(100);
 

@@ -19,8 +19,6 @@
 //!
 //! 64 cases per property (override with `PROPTEST_CASES`).
 
-mod support;
-
 use std::io;
 use std::pin::pin;
 
@@ -30,14 +28,15 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
 
-use support::async_io::{
+use lenframe_testkit::async_io::{
     poll_at_most, polls_for, read_events_polled, AsyncStep, ScriptedAsyncReader,
     ScriptedAsyncWriter,
 };
-use support::relay::Event;
-use support::strategies::{
+use lenframe_testkit::events::Event;
+use lenframe_testkit::reference::reference_stream;
+use lenframe_testkit::strategies::{
     any_config, config_and_payloads, expected_events, frames_with_oversize, proptest_config,
-    reference_stream, writer_capacity,
+    writer_capacity,
 };
 
 /// Polls per call before the future is dropped, cycled; `None` polls until it is ready.
@@ -318,7 +317,7 @@ fn edge_frames() -> Vec<Vec<u8>> {
     [0usize, 1, 5, 40, 300, 11, 12, 0, 64]
         .iter()
         .enumerate()
-        .map(|(i, &len)| support::strategies::payload(len, i as u8))
+        .map(|(i, &len)| lenframe_testkit::reference::payload(len, i as u8))
         .collect()
 }
 
@@ -373,7 +372,7 @@ fn dropped_large_write_after_part_went_out_is_completed_by_flush() {
     assert!(matches!(poll_at_most(pin!(w.flush()), 1), Some(Ok(()))));
     assert_eq!(
         w.get_ref().data,
-        support::reference_encode(&[payload, b"x"]),
+        lenframe_testkit::reference::reference_encode(&[payload, b"x"]),
         "the rest of the large frame, then the next"
     );
 }
@@ -397,7 +396,10 @@ fn dropped_large_write_with_nothing_sent_leaves_nothing() {
     ));
     assert!(poll_at_most(pin!(w.flush()), 1).is_none()); // the script's second Pending
     assert!(matches!(poll_at_most(pin!(w.flush()), 1), Some(Ok(()))));
-    assert_eq!(w.get_ref().data, support::reference_encode(&[b"tiny"]));
+    assert_eq!(
+        w.get_ref().data,
+        lenframe_testkit::reference::reference_encode(&[b"tiny"])
+    );
 }
 
 /// A hard error in the middle of a large frame poisons the writer: `Poisoned` after, and

@@ -22,9 +22,12 @@ use lenframe::tokio::FrameReader;
 use lenframe::{FrameConfig, FrameError, HeaderError, LengthField, DEFAULT_MAX_FRAME_LEN};
 use tokio::io::AsyncWriteExt;
 
+use lenframe_testkit::async_io::{
+    poll_at_most, read_events_polled, AsyncStep, ScriptedAsyncReader,
+};
+use lenframe_testkit::reference::{payload, reference_stream};
+use lenframe_testkit::strategies::expected_events;
 use support::alloc::{calls as allocations, measure, Counting};
-use support::async_io::{poll_at_most, read_events_polled, AsyncStep, ScriptedAsyncReader};
-use support::strategies::{expected_events, payload, reference_stream};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;

@@ -4,8 +4,6 @@
 //! readers), taking a reader or writer apart without losing a byte, a completed `WriteFrame`
 //! polled again, the shutdown of a poisoned writer, and the conversions the README promises.
 
-mod support;
-
 use std::future::poll_fn;
 use std::io;
 use std::pin::{pin, Pin};
@@ -20,8 +18,9 @@ use proptest::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 
-use support::async_io::{poll_at_most, tokio_tcp_pair, AsyncStep, ScriptedAsyncWriter};
-use support::strategies::{payload, proptest_config, reference_stream};
+use lenframe_testkit::async_io::{poll_at_most, tokio_tcp_pair, AsyncStep, ScriptedAsyncWriter};
+use lenframe_testkit::reference::{payload, reference_stream};
+use lenframe_testkit::strategies::proptest_config;
 
 /// Frames of every size class: empty, small, one byte under and over the 64 KiB read step,
 /// and large enough to be written with vectored writes and handed over without a copy.

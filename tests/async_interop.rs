@@ -5,8 +5,6 @@
 //! with the default layout (a 4-byte big-endian length), frames of 0, 1, 1000, 65,536 and
 //! 1 MiB bytes in two orders; every frame is compared byte for byte, then the clean end.
 
-mod support;
-
 use std::io::Read;
 use std::thread;
 
@@ -18,8 +16,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_util::codec::{Framed, FramedRead, FramedWrite, LengthDelimitedCodec};
 
-use support::async_io::tokio_tcp_pair;
-use support::strategies::payload;
+use lenframe_testkit::async_io::tokio_tcp_pair;
+use lenframe_testkit::reference::payload;
 
 const SIZES: [usize; 5] = [0, 1, 1000, 65_536, 1 << 20];
 

@@ -19,8 +19,6 @@
 //!
 //! 64 cases per property (override with `PROPTEST_CASES`).
 
-mod support;
-
 use std::time::Duration;
 
 use lenframe::tokio::{FrameReader, FrameWriter};
@@ -28,8 +26,9 @@ use lenframe::{FrameConfig, FrameError};
 use proptest::prelude::*;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
-use support::async_io::{tokio_tcp_pair, AsyncStep, ScriptedAsyncWriter};
-use support::strategies::{payload, proptest_config, reference_stream};
+use lenframe_testkit::async_io::{tokio_tcp_pair, AsyncStep, ScriptedAsyncWriter};
+use lenframe_testkit::reference::{payload, reference_stream};
+use lenframe_testkit::strategies::proptest_config;
 
 /// How the caller bounds each attempt.
 #[derive(Debug, Clone, Copy)]

@@ -16,8 +16,6 @@
 //! 32 cases per property (override with `PROPTEST_CASES`), each run over the three
 //! transports, directly and through the relay: 192 streams per property.
 
-mod support;
-
 use std::future::Future;
 use std::io;
 
@@ -27,13 +25,15 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use tokio::io::AsyncWriteExt;
 
-use support::async_io::{
+use lenframe_testkit::async_io::{
     async_pair, read_events_async, relay_async, AsyncTransport, BoxAsyncWrite, CountingAsync,
 };
-use support::relay::{Event, RelayReport};
-use support::strategies::{
+use lenframe_testkit::events::Event;
+use lenframe_testkit::reference::{reference_delivered, reference_stream};
+use lenframe_testkit::relay::{Cuts, RelayReport};
+use lenframe_testkit::strategies::{
     any_config, capacity_step, config_and_frames, cuts, expected_events, frames_with_oversize,
-    proptest_config, reference_delivered, reference_stream, write_plan, Cuts, WritePlan,
+    proptest_config, write_plan, WritePlan,
 };
 
 /// What one run gave: the writer's result, the relay's report (when there was one), the
@@ -73,11 +73,11 @@ where
         let (r, relay) = match cuts {
             Some(cuts) => {
                 let (w2, r2) = async_pair(transport).await;
-                (r2, Some(tokio::spawn(relay_async(r, w2, cuts))))
+                (r2, Some(tokio::spawn(relay_async(r, w2, cuts, None, None))))
             }
             None => (r, None),
         };
-        let writer = tokio::spawn(write(w));
+        let writer = tokio::spawn(write(Box::new(w)));
         let mut reader = FrameReader::with_capacity(CountingAsync::new(r), cfg, step).unwrap();
         let events = read_events_async(&mut reader, max_calls).await;
         let (received, stats) = (reader.get_ref().count, reader.stats());

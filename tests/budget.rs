@@ -2,16 +2,15 @@
 //! it refuses says why with consistent numbers and loses nothing, and everything charged is
 //! given back when the readers are gone.
 
-mod support;
-
 use std::io::ErrorKind;
 use std::thread;
 
 use proptest::prelude::*;
 
 use lenframe::{FrameConfig, FrameError, FrameReader, MemoryBudget};
-use support::strategies::{payload, proptest_config};
-use support::{reference_encode, ScriptedReader, Step};
+use lenframe_testkit::reference::{payload, reference_encode};
+use lenframe_testkit::scripted::{ScriptedReader, Step};
+use lenframe_testkit::strategies::proptest_config;
 
 const KIB: usize = 1024;
 

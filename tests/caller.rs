@@ -2,8 +2,6 @@
 //! pipelines, a socket lent and taken back, a reader taken apart mid-stream, frames served
 //! from the buffer after a large one, a write that times out part-way.
 
-mod support;
-
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
@@ -11,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use lenframe::{FrameReader, FrameWriter, ReadTimeout, DEFAULT_READ_CAPACITY};
-use support::tcp_pair;
+use lenframe_testkit::sockets::tcp_pair;
 
 fn frame(payload: &[u8]) -> Vec<u8> {
     let mut wire = (payload.len() as u32).to_be_bytes().to_vec();

@@ -2,13 +2,11 @@
 //! time while the peer pipelines, frames served from the buffer after a large one, a large
 //! write dropped by a timeout and then flushed.
 
-mod support;
-
 use std::time::Duration;
 
 use lenframe::tokio::{FrameReader, FrameWriter};
 use lenframe::{FrameConfig, DEFAULT_READ_CAPACITY};
-use support::async_io::tokio_tcp_pair;
+use lenframe_testkit::async_io::tokio_tcp_pair;
 use tokio::io::AsyncWriteExt;
 
 fn frame(payload: &[u8]) -> Vec<u8> {

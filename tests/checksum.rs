@@ -2,14 +2,8 @@
 //! single-bit flip and every swap of two bytes in a checksummed stream detected, with no
 //! wrong frame ever delivered. Needs no std feature of lenframe.
 
-#[path = "support/crc.rs"]
-mod crc;
-#[path = "support/encode.rs"]
-mod encode;
-
-use crc::reference_crc32c;
-use encode::encode_frame;
 use lenframe::{Checksum, Decoded, FrameConfig, FrameDecoder, FrameError, Frames, LengthField};
+use lenframe_testkit::reference::{encode_frame, reference_crc32c};
 use proptest::prelude::*;
 
 /// A frame written by hand: the header bytes, the payload, the reference CRC of both, LE.

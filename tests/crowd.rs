@@ -9,7 +9,7 @@ mod support;
 
 use std::sync::Mutex;
 
-use support::crowd::{crowd, run_threaded, table, Kind, Runner, Settings};
+use lenframe_testkit::crowd::{crowd, run_threaded, table, Kind, Runner, Settings};
 use support::heap;
 
 #[global_allocator]
@@ -71,5 +71,5 @@ fn crowd_threaded_server_cuts_every_attacker_and_serves_every_good_client() {
 #[cfg(feature = "tokio")]
 #[test]
 fn crowd_tokio_server_cuts_every_attacker_and_serves_every_good_client() {
-    crowd_against("tokio", support::crowd::run_tokio);
+    crowd_against("tokio", lenframe_testkit::crowd::run_tokio);
 }

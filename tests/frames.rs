@@ -1,14 +1,11 @@
 //! `Frames`: the same frames, errors and end as `FrameDecoder` driven by hand and as
 //! `FrameReader` on the same bytes, and the tail it reports.
 
-#[path = "support/encode.rs"]
-mod encode;
-
-use encode::encode_frame;
 use lenframe::{
     Checksum, Decoded, FrameConfig, FrameDecoder, FrameEncoder, FrameError, FrameStats, Frames,
     LengthField, Oversize,
 };
+use lenframe_testkit::reference::encode_frame;
 use proptest::prelude::*;
 
 /// One result: a frame, or an error's message (io errors never occur here).

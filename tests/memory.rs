@@ -6,8 +6,8 @@ mod support;
 use std::io::ErrorKind;
 
 use lenframe::{FrameConfig, FrameError, FrameReader, Oversize, DEFAULT_MAX_FRAME_LEN};
+use lenframe_testkit::scripted::{ScriptedReader, Step};
 use support::alloc::{measure, Counting};
-use support::{ScriptedReader, Step};
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
@@ -119,7 +119,7 @@ fn memory_skipped_frame_streams_past_without_buffering() {
     let declared = 64 * 1024 * 1024u32;
     let mut wire = header(declared);
     wire.resize(4 + declared as usize, 0x55);
-    wire.extend_from_slice(&support::reference_encode(&[b"after"]));
+    wire.extend_from_slice(&lenframe_testkit::reference::reference_encode(&[b"after"]));
     let cfg = FrameConfig::default()
         .max_frame_len(1024)
         .oversize(Oversize::Skip);

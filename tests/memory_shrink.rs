@@ -7,9 +7,9 @@ mod support;
 use std::io::Read;
 
 use lenframe::{FrameReader, DEFAULT_READ_CAPACITY};
+use lenframe_testkit::reference::{payload, reference_encode};
+use lenframe_testkit::scripted::{Idle, PacedReader};
 use support::alloc::{live, measure, Counting};
-use support::strategies::payload;
-use support::{reference_encode, Idle, PacedReader};
 
 #[global_allocator]
 static ALLOC: Counting = Counting;

@@ -1,5 +1,5 @@
 //! Properties of the sans-IO core, checked against a reference encoding written plainly in
-//! `support::strategies` (std's `to_be_bytes`/`to_le_bytes` and a hand-written LEB128),
+//! `lenframe_testkit::reference` (std's `to_be_bytes`/`to_le_bytes` and a hand-written LEB128),
 //! so that encoder, decoder and reference cannot share a bug:
 //! - the encoder writes exactly the reference bytes, and refuses what it must;
 //! - split invariance: the same bytes fed in any split give the same frames and the same
@@ -10,8 +10,6 @@
 //!   the layout says;
 //! - varint headers of any bytes agree with a plain reading of LEB128.
 
-mod support;
-
 use lenframe::{
     Decoded, FrameConfig, FrameDecoder, FrameEncoder, FrameError, HeaderError, LengthField,
     Oversize,
@@ -19,16 +17,19 @@ use lenframe::{
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use support::relay::Event;
-use support::strategies::{
+use lenframe_testkit::events::Event;
+use lenframe_testkit::reference::{
+    min_payload, reference_delivered, reference_field, reference_frame, reference_header,
+    reference_stream, trailer_len,
+};
+use lenframe_testkit::strategies::{
     any_config, any_field, capacity_step, cuts, expected_events, frames, frames_with_oversize,
-    min_payload, proptest_config, reference_delivered, reference_field, reference_frame,
-    reference_header, reference_stream, trailer_len,
+    proptest_config,
 };
 
 /// Feeds `pieces` one after the other to a decoder, as a reader would (a buffer that starts
 /// at the current frame), then reports the end of the stream. Returns what a reader would
-/// report call after call (see `support::relay::read_events`), checking on the way every
+/// report call after call (see `lenframe_testkit::events::read_events`), checking on the way every
 /// answer's own contract.
 fn drive(cfg: FrameConfig, pieces: &[&[u8]]) -> Vec<Event> {
     let mut dec = FrameDecoder::new(cfg).unwrap();

@@ -12,8 +12,6 @@
 //!   same frames and errors as a clean stream (after `WouldBlock`, the next call resumes),
 //!   within the memory bound.
 
-mod support;
-
 use std::io::{self, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
@@ -25,12 +23,15 @@ use lenframe::{FrameConfig, FrameError, FrameReader, FrameWriter, Oversize, Read
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use support::relay::{Counting, Event};
-use support::strategies::{
+use lenframe_testkit::events::Event;
+use lenframe_testkit::reference::{reference_stream, trailer_len};
+use lenframe_testkit::relay::Counting;
+use lenframe_testkit::scripted::{ScriptedReader, ScriptedWriter, Step};
+use lenframe_testkit::sockets::{tcp_pair, unix_pair};
+use lenframe_testkit::strategies::{
     any_config, capacity_step, config_and_payloads, expected_events, frames, frames_with_oversize,
-    proptest_config, reference_stream, trailer_len, writer_capacity,
+    proptest_config, writer_capacity,
 };
-use support::{tcp_pair, unix_pair, ScriptedReader, ScriptedWriter, Step};
 
 /// A script of write or read calls: short counts from 1 byte, and the given faults.
 fn script(faults: Vec<io::ErrorKind>) -> impl Strategy<Value = Vec<Step>> {

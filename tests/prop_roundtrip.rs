@@ -13,21 +13,20 @@
 //! - bounded memory: after every call the reader's capacity is at most
 //!   `min(2 × bytes received, max_header_len + max_frame_len) + capacity_step`.
 
-mod support;
-
 use std::io::Write;
 
 use lenframe::{FrameConfig, FrameReader, FrameWriter, Oversize};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use support::relay::{read_events, through_relay, Counting, Event, RelayReport};
-use support::strategies::{
+use lenframe_testkit::events::{read_events, Event};
+use lenframe_testkit::reference::{reference_delivered, reference_frame, reference_stream};
+use lenframe_testkit::relay::{through_relay, Counting, Cuts, RelayReport, Stop};
+use lenframe_testkit::sockets::Transport;
+use lenframe_testkit::strategies::{
     any_config, capacity_step, config_and_frames, cuts, expected_events, frames_with_oversize,
-    proptest_config, reference_delivered, reference_frame, reference_stream, write_plan, Cuts,
-    WritePlan,
+    proptest_config, write_plan, WritePlan,
 };
-use support::Transport;
 
 /// Writes `payloads` with a `FrameWriter` following `plan`, flushes, and closes the stream.
 fn write_frames(
@@ -131,7 +130,7 @@ proptest! {
             let (_, relay, (events, received, _)) = through_relay(
                 transport,
                 &cuts,
-                Some(cut as u64),
+                Some(Stop::End(cut as u64)),
                 move |out| write_raw(out, bytes),
                 read_with(cfg, step, payloads.len() + 2),
             );
@@ -241,7 +240,7 @@ fn truncated_at_every_offset_over_tcp() {
         let (_, relay, (events, _, _)) = through_relay(
             Transport::Tcp,
             &whole,
-            Some(cut as u64),
+            Some(Stop::End(cut as u64)),
             move |out| write_raw(out, bytes),
             read_with(cfg, 3, 8),
         );

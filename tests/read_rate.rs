@@ -5,8 +5,6 @@
 //! reader over 127.0.0.1 against peers that are slow on purpose: their pauses are the fault
 //! under test, never a way to wait for the other side (that is always a channel).
 
-mod support;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::mpsc;
@@ -14,8 +12,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use lenframe::{FrameConfig, FrameDeadline, FrameError, FrameReader, ReadState, TimeLimit};
-use support::strategies::payload;
-use support::{feed, tcp_pair};
+use lenframe_testkit::reference::payload;
+use lenframe_testkit::scripted::feed;
+use lenframe_testkit::sockets::tcp_pair;
 
 const SEC: Duration = Duration::from_secs(1);
 const MIB: usize = 1024 * 1024;
@@ -171,7 +170,7 @@ fn read_rate_timeout_inside_the_header_counts_the_fewest_bytes() {
 fn read_rate_idle_time_between_frames_is_not_counted() {
     let t0 = Instant::now();
     let mut state = state_with(FrameDeadline::fixed(SEC));
-    let mut wire = support::reference_encode(&[b"first"]);
+    let mut wire = lenframe_testkit::reference::reference_encode(&[b"first"]);
     feed(&mut state, &wire, t0);
     let range = state.decode().unwrap().unwrap();
     assert_eq!(state.frame(range), b"first");
@@ -181,7 +180,7 @@ fn read_rate_idle_time_between_frames_is_not_counted() {
     assert!(state.check_deadline(t0 + ms(100_000)).is_ok());
     // The next frame's clock starts at its first byte.
     let late = t0 + ms(100_000);
-    wire = support::reference_encode(&[b"second"]);
+    wire = lenframe_testkit::reference::reference_encode(&[b"second"]);
     feed(&mut state, &wire[..2], late);
     assert_eq!(state.decode().unwrap(), None);
     assert_eq!(state.deadline(), Some(late + SEC));
@@ -197,7 +196,7 @@ fn read_rate_idle_time_between_frames_is_not_counted() {
 fn read_rate_leftover_bytes_start_the_next_frame_at_the_next_wait() {
     let t0 = Instant::now();
     let mut state = state_with(FrameDeadline::fixed(SEC));
-    let wire = support::reference_encode(&[b"one", b"two"]);
+    let wire = lenframe_testkit::reference::reference_encode(&[b"one", b"two"]);
     // The whole first frame and half the second header arrive together.
     feed(&mut state, &wire[..9], t0 + ms(10));
     let range = state.decode().unwrap().unwrap();

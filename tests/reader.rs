@@ -1,13 +1,12 @@
 //! FrameReader over in-memory and scripted readers: exact frames, errors and resumption.
 
-mod support;
-
 use std::io::{self, ErrorKind};
 
 use lenframe::{
     ConfigError, FrameConfig, FrameError, FrameReader, HeaderError, LengthField, Oversize,
 };
-use support::{reference_encode, ScriptedReader, Step};
+use lenframe_testkit::reference::reference_encode;
+use lenframe_testkit::scripted::{ScriptedReader, Step};
 
 fn frames_of(reader: &mut FrameReader<impl io::Read>) -> Result<Vec<Vec<u8>>, FrameError> {
     let mut out = Vec::new();

@@ -1,13 +1,10 @@
 //! `valid_prefix`: at every cut of a small log, and after every flipped byte, the exact
 //! prefix of whole valid frames, and nothing damaged inside it.
 
-#[path = "support/encode.rs"]
-mod encode;
-
-use encode::encode_frame;
 use lenframe::{
     valid_prefix, Checksum, FrameConfig, FrameEncoder, Frames, LengthField, Oversize, Stop,
 };
+use lenframe_testkit::reference::encode_frame;
 
 const PAYLOADS: [&[u8]; 5] = [b"alpha", b"", b"a longer third record", b"4", b"fifth"];
 

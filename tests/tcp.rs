@@ -1,12 +1,11 @@
 //! Frames over real TCP connections on 127.0.0.1.
 
-mod support;
-
 use std::io::Write;
 use std::thread;
 
 use lenframe::{FrameError, FrameReader, FrameWriter};
-use support::{reference_encode, tcp_pair};
+use lenframe_testkit::reference::reference_encode;
+use lenframe_testkit::sockets::tcp_pair;
 
 #[test]
 fn read_coalesced_frames_from_one_write() {

@@ -3,17 +3,15 @@
 //! The peers here pause on purpose: a pause is the fault under test (a trickling or idle
 //! peer), never a way to wait for the other side, which is always done with a channel.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use lenframe::{FrameError, FrameReader, ReadTimeout, TimeLimit};
-use support::tcp_pair;
+use lenframe_testkit::sockets::tcp_pair;
 #[cfg(unix)]
-use support::unix_pair;
+use lenframe_testkit::sockets::unix_pair;
 
 const DEADLINE: Duration = Duration::from_millis(150);
 
@@ -84,13 +82,13 @@ where
     let (got_tx, got_rx) = mpsc::channel::<()>();
     let peer = thread::spawn(move || {
         client
-            .write_all(&support::reference_encode(&[b"first"]))
+            .write_all(&lenframe_testkit::reference::reference_encode(&[b"first"]))
             .unwrap();
         got_rx.recv().unwrap();
         // Quiet for twice the frame deadline: the scenario under test.
         thread::sleep(DEADLINE * 2);
         client
-            .write_all(&support::reference_encode(&[b"second"]))
+            .write_all(&lenframe_testkit::reference::reference_encode(&[b"second"]))
             .unwrap();
     });
     let mut reader = FrameReader::new(server);
@@ -125,7 +123,7 @@ fn timed_out_frame_resumes<S>(mut client: S, server: S)
 where
     S: Read + Write + ReadTimeout + Send + 'static,
 {
-    let wire = support::reference_encode(&[b"0123456789", b"next"]);
+    let wire = lenframe_testkit::reference::reference_encode(&[b"0123456789", b"next"]);
     let (resume_tx, resume_rx) = mpsc::channel::<()>();
     let peer = thread::spawn(move || {
         client.write_all(&wire[..7]).unwrap();
@@ -167,7 +165,7 @@ fn read_socket_timeout_is_restored_after_a_split_frame() {
     let (mut client, server) = tcp_pair();
     let own = Duration::from_secs(7);
     server.set_read_timeout(Some(own)).unwrap();
-    let wire = support::reference_encode(&[b"abcdef"]);
+    let wire = lenframe_testkit::reference::reference_encode(&[b"abcdef"]);
     let (tx, rx) = mpsc::channel::<()>();
     let peer = thread::spawn(move || {
         client.write_all(&wire[..3]).unwrap();
@@ -202,7 +200,7 @@ fn read_socket_timeout_is_restored_after_a_split_frame() {
 #[test]
 fn read_nonblocking_socket_would_block_then_resumes() {
     let (mut client, server) = tcp_pair();
-    let wire = support::reference_encode(&[b"split across the wait"]);
+    let wire = lenframe_testkit::reference::reference_encode(&[b"split across the wait"]);
     client.write_all(&wire[..10]).unwrap();
     // Wait (blocking) until those bytes are readable, without consuming them.
     let mut peeked = [0u8; 10];

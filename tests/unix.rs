@@ -1,13 +1,12 @@
 //! Frames over Unix domain sockets.
 #![cfg(unix)]
 
-mod support;
-
 use std::io::Write;
 use std::thread;
 
 use lenframe::{FrameConfig, FrameError, FrameReader, FrameWriter, LengthField};
-use support::{reference_encode, unix_pair};
+use lenframe_testkit::reference::reference_encode;
+use lenframe_testkit::sockets::unix_pair;
 
 #[test]
 fn read_frames_written_by_frame_writer_over_unix_socket() {

@@ -1,11 +1,10 @@
 //! FrameWriter over scripted writers: exact bytes, syscall shape, resumption and poisoning.
 
-mod support;
-
 use std::io::{self, ErrorKind};
 
 use lenframe::{FrameConfig, FrameError, FrameWriter, LengthField};
-use support::{reference_encode, ScriptedWriter, Step};
+use lenframe_testkit::reference::reference_encode;
+use lenframe_testkit::scripted::{ScriptedWriter, Step};
 
 fn writer(script: Vec<Step>, capacity: usize) -> FrameWriter<ScriptedWriter> {
     FrameWriter::with_capacity(

@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Waker};
 use arbitrary::{Arbitrary, Unstructured};
 use lenframe::tokio::FrameReader;
 use lenframe::FrameError;
-use lenframe_fuzz::{
+use lenframe_testkit::fuzz::{
     check_capacity, drive, reader_input, ArbConfig, AsyncReadOp, Delivered, Feed,
     ScheduledAsyncRead, MAX_FAULTS,
 };

@@ -5,7 +5,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use lenframe::{Checksum, FrameEncoder};
-use lenframe_fuzz::{drive, ArbConfig, End, Event, Feed};
+use lenframe_testkit::fuzz::{drive, ArbConfig, End, Event, Feed};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let hurt = drive(config, &damaged, Feed::Whole);
-    let frames = |o: &lenframe_fuzz::Outcome| -> Vec<Vec<u8>> {
+    let frames = |o: &lenframe_testkit::fuzz::Outcome| -> Vec<Vec<u8>> {
         o.events
             .iter()
             .filter_map(|e| match e {

@@ -5,7 +5,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use lenframe::FrameConfig;
-use lenframe_fuzz::{drive, ArbConfig, Feed};
+use lenframe_testkit::fuzz::{drive, ArbConfig, Feed};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
-use lenframe_fuzz::{drive, ArbConfig, Feed};
+use lenframe_testkit::fuzz::{drive, ArbConfig, Feed};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

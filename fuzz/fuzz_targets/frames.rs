@@ -3,7 +3,7 @@
 //! the same counters, and a fused iterator whose tail starts inside the buffer.
 #![no_main]
 
-use lenframe_fuzz::{checksummed_input, drive, frames_outcome, Feed};
+use lenframe_testkit::fuzz::{checksummed_input, drive, frames_outcome, Feed};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

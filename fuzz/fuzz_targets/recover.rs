@@ -4,7 +4,7 @@
 #![no_main]
 
 use lenframe::{valid_prefix, Oversize, Stop};
-use lenframe_fuzz::{checksummed_input, frames_outcome, End, Event};
+use lenframe_testkit::fuzz::{checksummed_input, frames_outcome, End, Event};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,7 +5,7 @@
 
 use arbitrary::Arbitrary;
 use lenframe::{FrameEncoder, FrameError, FrameWriter};
-use lenframe_fuzz::{drive, ArbConfig, End, Event, Feed};
+use lenframe_testkit::fuzz::{drive, ArbConfig, End, Event, Feed};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]

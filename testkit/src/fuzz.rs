@@ -1,18 +1,57 @@
-//! Pieces shared by the lenframe fuzz targets: a byte-coded [`FrameConfig`], a scripted
-//! [`Read`] whose faults the fuzzer chooses, and a reference driver for the sans-IO
-//! [`FrameDecoder`] that checks the decoder's invariants on every call.
+//! A fuzz driver, and the pieces lenframe's own fuzz targets share: a byte-coded
+//! [`FrameConfig`], a scripted [`Read`] (and `AsyncRead`) whose faults the fuzzer chooses,
+//! and a reference driver for the sans-IO [`FrameDecoder`] that checks the decoder's
+//! invariants on every call.
 //!
-//! Every target reads its input front to back with [`Unstructured`]: first the
-//! [`CONFIG_LEN`] configuration bytes (all zeros is the default layout), then the
-//! target's own control bytes, then the wire bytes. See `fuzz/README.md` for the layout.
+//! [`drive_handler`] turns a fuzzer's `&[u8]` into an I/O schedule and frame bytes, reads them
+//! with a [`FrameReader`] into your handler (`FnMut(&[u8]) -> Result<T, E>`), and checks
+//! lenframe's invariants on the way: the frames the reader delivers are exactly those of the
+//! sans-IO decoder on the whole stream, in order, whatever the schedule; its buffer stays
+//! within `min(2 × bytes received, max_header_len + max_frame_len) + capacity_step`; a fatal
+//! error sticks. A complete `cargo fuzz` target (`fuzz/fuzz_targets/my_decoder.rs`, with
+//! `lenframe-testkit` among the fuzz crate's dependencies):
+//!
+//! ```
+//! # // The file begins with `#![no_main]`; here `libfuzzer_sys` is stood in for, and the
+//! # // target runs once on an empty input.
+//! # mod libfuzzer_sys {
+//! #     macro_rules! fuzz_target {
+//! #         (|$d:ident: &[u8]| $b:block) => { fn target($d: &[u8]) $b };
+//! #     }
+//! #     pub(crate) use fuzz_target;
+//! # }
+//! use lenframe::FrameConfig;
+//! use lenframe_testkit::fuzz::drive_handler;
+//! use libfuzzer_sys::fuzz_target;
+//!
+//! /// The message decoder under test: a tag byte and a UTF-8 body.
+//! fn decode(frame: &[u8]) -> Result<(u8, &str), &'static str> {
+//!     let (&tag, body) = frame.split_first().ok_or("empty")?;
+//!     Ok((tag, std::str::from_utf8(body).map_err(|_| "not UTF-8")?))
+//! }
+//!
+//! fuzz_target!(|data: &[u8]| {
+//!     let cfg = FrameConfig::default().max_frame_len(4096);
+//!     let run = drive_handler(cfg, data, |frame| decode(frame).map(|(tag, _)| tag));
+//!     // Every frame reached the decoder once, in order; check what the decoder promises.
+//!     assert_eq!(run.results.len(), run.frames);
+//! });
+//! # fn main() { target(&[0, 0, 1, 0, 7]) }
+//! ```
+//!
+//! lenframe's own targets read their input front to back with [`Unstructured`]: first the
+//! [`CONFIG_LEN`] configuration bytes (all zeros is the default layout), then the target's
+//! own control bytes, then the wire bytes.
 
 use std::io::{self, Read};
 
 use arbitrary::{Arbitrary, Unstructured};
 use lenframe::{
-    Checksum, Decoded, FrameConfig, FrameDecoder, FrameError, FrameStats, Frames, LengthField,
-    Oversize,
+    Checksum, Decoded, FrameConfig, FrameDecoder, FrameError, FrameReader, FrameStats, Frames,
+    LengthField, Oversize,
 };
+
+use crate::reference::{expressible, reference_frame};
 
 /// Bytes of input that code a configuration.
 pub const CONFIG_LEN: usize = 10;
@@ -478,7 +517,7 @@ impl<'a> Arbitrary<'a> for ReadOp {
 }
 
 /// At most this many faults per stream: `Interrupted` and `WouldBlock` results of a
-/// [`ScheduledRead`], `Pending` and error results of a [`ScheduledAsyncRead`].
+/// [`ScheduledRead`], `Pending` and error results of a `ScheduledAsyncRead`.
 pub const MAX_FAULTS: usize = 256;
 
 /// A reader over `data` that follows a script of short reads and faults (`Op`: [`ReadOp`]
@@ -558,7 +597,7 @@ impl Read for ScheduledRead<'_, ReadOp> {
     }
 }
 
-/// One step of a [`ScheduledAsyncRead`]'s script, coded in one byte: the top three bits
+/// One step of a `ScheduledAsyncRead`'s script, coded in one byte: the top three bits
 /// choose the kind, the low five the count of a short read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AsyncReadOp {
@@ -594,8 +633,10 @@ impl<'a> Arbitrary<'a> for AsyncReadOp {
 /// A `tokio::io::AsyncRead` over `data` whose polls follow a script of short reads,
 /// `Pending` and errors, cycled; after [`MAX_FAULTS`] `Pending` and error results, or with an
 /// empty script, it fills every buffer it is given.
+#[cfg(feature = "tokio")]
 pub type ScheduledAsyncRead<'a> = ScheduledRead<'a, AsyncReadOp>;
 
+#[cfg(feature = "tokio")]
 impl tokio::io::AsyncRead for ScheduledRead<'_, AsyncReadOp> {
     fn poll_read(
         self: std::pin::Pin<&mut Self>,
@@ -622,5 +663,198 @@ impl tokio::io::AsyncRead for ScheduledRead<'_, AsyncReadOp> {
         let bytes = this.take(limit, buf.remaining());
         buf.put_slice(bytes);
         Poll::Ready(Ok(()))
+    }
+}
+
+/// Reads `wire` with a [`FrameReader`] of capacity step `step` over a [`ScheduledRead`]
+/// following `script`, handing every delivered frame to `on_frame`, and checks lenframe's
+/// invariants: the same frames, skipped frames, end and counters as [`drive`] on the whole
+/// input; the buffer within its bound after every call; a fatal error returned again; the
+/// end reached within a bound linear in the input and the faults. Returns the frames
+/// delivered.
+///
+/// ```
+/// use lenframe::FrameConfig;
+/// use lenframe_testkit::fuzz::{check_reader, ReadOp};
+/// let wire = b"\0\0\0\x02hi\0\0\0\x01!";
+/// let mut seen = Vec::new();
+/// let script = [ReadOp::Short(1), ReadOp::WouldBlock, ReadOp::Interrupted];
+/// let frames = check_reader(FrameConfig::default(), 3, &script, wire, |f| seen.push(f.to_vec()));
+/// assert_eq!((frames, seen), (2, vec![b"hi".to_vec(), b"!".to_vec()]));
+/// ```
+///
+/// # Panics
+///
+/// On any broken invariant; if `config` is invalid or `step` is 0.
+pub fn check_reader(
+    config: FrameConfig,
+    step: usize,
+    script: &[ReadOp],
+    wire: &[u8],
+    mut on_frame: impl FnMut(&[u8]),
+) -> usize {
+    let expected = drive(config, wire, Feed::Whole);
+    let mut reader = FrameReader::with_capacity(ScheduledRead::new(wire, script), config, step)
+        .expect("validated");
+    assert_eq!(reader.capacity_step(), step);
+    let mut delivered = Delivered::default();
+    let mut frames = 0;
+    let bound = 2 * wire.len() + MAX_FAULTS + 4;
+    for _ in 0..bound {
+        let result = reader.read_frame().map(|f| {
+            f.map(|frame| {
+                frames += 1;
+                on_frame(frame);
+                frame.to_vec()
+            })
+        });
+        check_capacity(
+            &config,
+            step,
+            reader.capacity(),
+            reader.get_ref().received(),
+        );
+        match result {
+            Err(e) if e.is_would_block() => {}
+            result => {
+                if let Some(msg) = delivered.record(result, config.get_oversize()) {
+                    let again = reader.read_frame().expect_err("fatal error did not stick");
+                    assert_eq!(again.to_string(), msg);
+                }
+                if delivered.end.is_some() {
+                    break;
+                }
+            }
+        }
+    }
+    delivered.check(&expected, reader.stats(), reader.get_ref().faults(), bound);
+    frames
+}
+
+/// A fuzzer's input read as an I/O schedule and frame bytes for [`drive_handler`]:
+///
+/// | bytes | meaning |
+/// | --- | --- |
+/// | 0 | the reader's capacity step: `1 + b % 64` |
+/// | 1 | the script's length `n % 33`, then `n` [`ReadOp`] bytes |
+/// | then, repeated | a payload: a `u16` little-endian length, then that many bytes, framed in the layout |
+/// | the rest | what does not make a whole payload (or one the field cannot express) goes on the wire raw: a torn or hostile tail |
+///
+/// ```
+/// use lenframe::FrameConfig;
+/// use lenframe_testkit::fuzz::HandlerInput;
+/// let data = [0, 0, 2, 0, b'h', b'i', 9];
+/// let input = HandlerInput::parse(&FrameConfig::default(), &data);
+/// assert_eq!((input.step, input.payloads.len(), input.tail), (1, 1, &[9][..]));
+/// assert_eq!(input.wire(&FrameConfig::default()), b"\0\0\0\x02hi\x09");
+/// ```
+#[derive(Debug, Clone)]
+pub struct HandlerInput<'a> {
+    /// The reader's capacity step.
+    pub step: usize,
+    /// How the reads go.
+    pub script: Vec<ReadOp>,
+    /// The payloads, framed on the wire one after the other.
+    pub payloads: Vec<&'a [u8]>,
+    /// Raw bytes after the frames.
+    pub tail: &'a [u8],
+}
+
+impl<'a> HandlerInput<'a> {
+    /// Reads `data` as the table of [`HandlerInput`] says, for a reader of layout `cfg`.
+    /// Any input is valid: a short one is an empty schedule and an empty stream.
+    ///
+    /// ```
+    /// let input = lenframe_testkit::fuzz::HandlerInput::parse(&lenframe::FrameConfig::default(), &[]);
+    /// assert!(input.payloads.is_empty() && input.tail.is_empty());
+    /// ```
+    pub fn parse(cfg: &FrameConfig, data: &'a [u8]) -> Self {
+        let mut u = Unstructured::new(data);
+        let step = 1 + usize::from(u8::arbitrary(&mut u).unwrap_or(0) % 64);
+        let count = u8::arbitrary(&mut u).unwrap_or(0) % 33;
+        let script = (0..count)
+            .map_while(|_| ReadOp::arbitrary(&mut u).ok())
+            .collect();
+        let mut rest = u.take_rest();
+        let mut payloads = Vec::new();
+        while let [lo, hi, body @ ..] = rest {
+            let len = usize::from(u16::from_le_bytes([*lo, *hi]));
+            if len > body.len()
+                || !expressible(cfg, len)
+                || len < crate::reference::min_payload(cfg)
+            {
+                break;
+            }
+            payloads.push(&body[..len]);
+            rest = &body[len..];
+        }
+        HandlerInput {
+            step,
+            script,
+            payloads,
+            tail: rest,
+        }
+    }
+
+    /// The bytes on the wire: every payload framed in `cfg`'s layout, then the raw tail.
+    /// See [`HandlerInput`].
+    pub fn wire(&self, cfg: &FrameConfig) -> Vec<u8> {
+        let mut wire: Vec<u8> = self
+            .payloads
+            .iter()
+            .flat_map(|p| reference_frame(cfg, p))
+            .collect();
+        wire.extend_from_slice(self.tail);
+        wire
+    }
+}
+
+/// What [`drive_handler`] saw: the handler's result for every frame, in order.
+///
+/// See [`drive_handler`].
+#[derive(Debug)]
+pub struct HandlerRun<T, E> {
+    /// The handler's results, one per delivered frame, in order.
+    pub results: Vec<Result<T, E>>,
+    /// Frames the reader delivered.
+    pub frames: usize,
+    /// Bytes on the wire.
+    pub wire_len: usize,
+}
+
+/// Reads a fuzzer's input as a [`HandlerInput`] (an I/O schedule and frame bytes), drives it
+/// through a [`FrameReader`] of layout `cfg` into `handler`, and checks lenframe's
+/// invariants with [`check_reader`]. Every delivered frame reaches `handler` once, in order,
+/// whatever its result; the caller asserts what its handler promises. See the
+/// [module docs](self) for a complete `cargo fuzz` target.
+///
+/// ```
+/// use lenframe::FrameConfig;
+/// use lenframe_testkit::fuzz::drive_handler;
+/// let data = [0, 1, 0x01, 3, 0, b'a', b'b', b'c'];
+/// let run = drive_handler(FrameConfig::default(), &data, |frame| {
+///     std::str::from_utf8(frame).map(str::len)
+/// });
+/// assert_eq!(run.results, [Ok(3)]);
+/// ```
+///
+/// # Panics
+///
+/// On any broken invariant of the reader, or if `cfg` is invalid.
+pub fn drive_handler<T, E>(
+    cfg: FrameConfig,
+    data: &[u8],
+    mut handler: impl FnMut(&[u8]) -> Result<T, E>,
+) -> HandlerRun<T, E> {
+    let input = HandlerInput::parse(&cfg, data);
+    let wire = input.wire(&cfg);
+    let mut results = Vec::new();
+    let frames = check_reader(cfg, input.step, &input.script, &wire, |frame| {
+        results.push(handler(frame));
+    });
+    HandlerRun {
+        results,
+        frames,
+        wire_len: wire.len(),
     }
 }

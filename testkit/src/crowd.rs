@@ -1,6 +1,31 @@
-//! A framed echo server under a hostile crowd, on threads with the blocking pair or on tokio
-//! with the async pair, and the peers that visit it: good clients that echo frames and check
-//! them, and attackers of every kind. Used by `tests/crowd.rs` and `examples/crowd.rs`.
+//! The hostile peers of the crowd as reusable clients, each with the outcome a server must
+//! give it ([`Kind::attack`], [`Kind::is_expected`]); and a framed echo server under a crowd
+//! of them, on threads with the blocking pair or on tokio with the async pair
+//! ([`run_threaded`], `run_tokio`), with good clients that echo frames and check them.
+//!
+//! A hostile peer against your own server, over a Unix socket pair:
+//!
+//! ```
+//! use std::time::Duration;
+//! use lenframe::{FrameConfig, FrameReader, FrameDeadline};
+//! use lenframe_testkit::crowd::{Kind, Outcome, Target};
+//! use lenframe_testkit::sockets::unix_pair;
+//!
+//! let cfg = FrameConfig::default().max_frame_len(4096);
+//! let (peer, server) = unix_pair();
+//! let attacker = std::thread::spawn(move || Kind::OverLimit.attack(peer, &Target::new(cfg, b"ping")));
+//! let mut reader = FrameReader::with_config(server, cfg)?;
+//! reader.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))));
+//! let outcome = match reader.read_frame() {
+//!     Ok(Some(_)) => unreachable!("no frame from this peer"),
+//!     Ok(None) => Outcome::Closed,
+//!     Err(e) => Outcome::Cut(e),
+//! };
+//! drop(reader); // the server hangs up: the attacker sees it and ends
+//! attacker.join().unwrap()?;
+//! assert!(Kind::OverLimit.is_expected(&outcome, &cfg), "{outcome:?}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! The server's policy: frames of at most `max_frame_len` bytes; a frame gets
 //! `deadline` (an initial time, more while its bytes keep a minimum rate, a cap); all buffers
@@ -9,10 +34,9 @@
 //! frames, so the idle timeout is the server's own: on threads it is the socket's read
 //! timeout (the reader puts it back between frames, and reports it as `Io(WouldBlock)`),
 //! on tokio a `tokio::time::timeout` around a read that starts between frames.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::thread;
@@ -23,28 +47,47 @@ use lenframe::{
     MemoryBudget, TimeLimit,
 };
 
+use crate::reference::{reference_frame, reference_header, trailer_len};
+use crate::sockets::Duplex;
+
 /// A server runner: [`run_threaded`] or `run_tokio`.
+///
+/// ```
+/// let runner: lenframe_testkit::crowd::Runner = lenframe_testkit::crowd::run_threaded;
+/// # let _ = runner;
+/// ```
 pub type Runner = fn(&Settings, &[Kind], fn()) -> Report;
 
-/// Who a peer is.
+/// Who a peer is: a good client, or one of the hostile peers. Each hostile peer is a
+/// reusable client ([`Kind::attack`]) with the outcome a server must give it
+/// ([`Kind::is_expected`]); see the [module example](self).
+///
+/// ```
+/// use lenframe_testkit::crowd::Kind;
+/// assert_eq!(Kind::HOSTILE.len(), 7);
+/// assert_eq!(Kind::Silent.name(), "connect, say nothing");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     /// Streams frames of many sizes and checks every echo.
     Good,
-    /// Declares 1000 bytes, then sends one byte per 20 ms (slowloris).
+    /// Declares [`TRICKLE_LEN`] bytes, then sends one byte per 20 ms (slowloris): a frame
+    /// deadline must cut it.
     Trickle,
-    /// Declares the largest frame allowed, sends 10 bytes of it and stalls.
+    /// Declares the largest frame allowed, sends 10 bytes of it and stalls: a frame deadline
+    /// must cut it, and it must cost the server the bytes received, not the bytes declared.
     DeclareMaxStall,
-    /// Declares one byte over the limit.
+    /// Declares one byte over the limit: `TooLarge` at once.
     OverLimit,
-    /// Sends half of a 1000-byte frame and closes.
+    /// Sends half of a [`TRICKLE_LEN`]-byte frame and closes: `Truncated`.
     Truncate,
-    /// Sends an 11-byte varint length to the varint listener.
+    /// Sends an 11-byte varint length (to a server of a varint layout): `VarintTooLong`.
     OverlongVarint,
-    /// Connects and says nothing.
+    /// Connects and says nothing: the server's idle policy must close it.
     Silent,
-    /// Sends a frame, leaves its echo unread, starts another and closes: the kernel resets
-    /// the connection, since data was left unread.
+    /// Sends the target's request, waits for the first byte of the answer and leaves the
+    /// rest unread, starts another frame and closes: the kernel resets the connection, since
+    /// data was left unread.
     Reset,
 }
 
@@ -61,6 +104,10 @@ impl Kind {
     ];
 
     /// A short name for tables.
+    ///
+    /// ```
+    /// assert_eq!(lenframe_testkit::crowd::Kind::Reset.name(), "reset mid-frame");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Kind::Good => "good client",
@@ -75,7 +122,12 @@ impl Kind {
     }
 }
 
-/// The server's bounds and the good clients' work.
+/// The crowd server's bounds and the good clients' work.
+///
+/// ```
+/// let s = lenframe_testkit::crowd::Settings::new(4);
+/// assert_eq!(s.budget, 4 * 256 * 1024);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     /// The largest payload accepted.
@@ -107,6 +159,11 @@ pub const SLACK: Duration = Duration::from_millis(500);
 impl Settings {
     /// Bounds for `good` good clients: 300 ms to start a frame plus 1 s per MB, 5 s at most;
     /// 400 ms of quiet between frames; a budget of 256 KiB per good client.
+    ///
+    /// ```
+    /// let s = lenframe_testkit::crowd::Settings::new(1);
+    /// assert_eq!(s.max_frame_len, 1 << 20);
+    /// ```
     pub fn new(good: usize) -> Self {
         Settings {
             max_frame_len: 1 << 20,
@@ -123,13 +180,25 @@ impl Settings {
         }
     }
 
-    fn config(&self, field: LengthField) -> FrameConfig {
+    /// The layout of the server's listener with `field` as its length field.
+    ///
+    /// ```
+    /// use lenframe::LengthField;
+    /// let cfg = lenframe_testkit::crowd::Settings::new(1).config(LengthField::Varint);
+    /// assert_eq!(cfg.get_length_field(), LengthField::Varint);
+    /// ```
+    pub fn config(&self, field: LengthField) -> FrameConfig {
         FrameConfig::default()
             .length_field(field)
             .max_frame_len(self.max_frame_len)
     }
 
     /// The longest a connection of `kind` may last on the server, if it is cut.
+    ///
+    /// ```
+    /// use lenframe_testkit::crowd::{Kind, Settings};
+    /// assert_eq!(Settings::new(1).bound(Kind::Good), None);
+    /// ```
     pub fn bound(&self, kind: Kind) -> Option<Duration> {
         match kind {
             Kind::Good => None,
@@ -141,6 +210,13 @@ impl Settings {
 }
 
 /// How a connection ended, seen from the server.
+///
+/// ```
+/// use lenframe::FrameError;
+/// use lenframe_testkit::crowd::Outcome;
+/// let cut = Outcome::Cut(FrameError::Truncated { expected: 10, received: 4 });
+/// assert!(matches!(cut, Outcome::Cut(FrameError::Truncated { .. })));
+/// ```
 #[derive(Debug)]
 pub enum Outcome {
     /// The peer ended the stream at a frame boundary.
@@ -151,7 +227,19 @@ pub enum Outcome {
     Cut(FrameError),
 }
 
-/// One connection, seen from the server.
+/// One connection, seen from the crowd server.
+///
+/// ```
+/// use lenframe_testkit::crowd::{Outcome, Served};
+/// let served = Served {
+///     peer: "127.0.0.1:1".parse().unwrap(),
+///     server: "127.0.0.1:2".parse().unwrap(),
+///     outcome: Outcome::Idle,
+///     frames: 0,
+///     lasted: std::time::Duration::from_millis(400),
+/// };
+/// assert_eq!(served.describe(), "idle timeout");
+/// ```
 #[derive(Debug)]
 pub struct Served {
     /// The peer's address (the client's local address).
@@ -168,7 +256,8 @@ pub struct Served {
 }
 
 impl Served {
-    /// The outcome in a few words, with the error's variant and its numbers.
+    /// The outcome in a few words, with the error's variant and its numbers. See
+    /// [`Served`].
     pub fn describe(&self) -> String {
         match &self.outcome {
             Outcome::Closed => format!("closed cleanly after {} frames", self.frames),
@@ -183,6 +272,14 @@ impl Served {
 }
 
 /// What one run of the crowd gave.
+///
+/// ```no_run
+/// use lenframe_testkit::crowd::{crowd, run_threaded, Settings};
+/// let s = Settings::new(2);
+/// let report = run_threaded(&s, &crowd(2, 7), || {});
+/// assert!(report.mismatches(&s).is_empty());
+/// println!("{:.0} frames/s", report.frames_per_sec());
+/// ```
 #[derive(Debug)]
 pub struct Report {
     /// Every connection the server served, with who the peer was.
@@ -200,17 +297,18 @@ pub struct Report {
 }
 
 impl Report {
-    /// Good clients' frames per second.
+    /// Good clients' frames per second. See [`Report`].
     pub fn frames_per_sec(&self) -> f64 {
         self.good_frames as f64 / self.good_time.as_secs_f64()
     }
 
-    /// Good clients' payload megabytes (10^6) per second, one way.
+    /// Good clients' payload megabytes (10^6) per second, one way. See [`Report`].
     pub fn mb_per_sec(&self) -> f64 {
         self.good_bytes as f64 / 1e6 / self.good_time.as_secs_f64()
     }
 
     /// Checks every connection against what its kind must end with; returns the mismatches.
+    /// See [`Report`].
     pub fn mismatches(&self, s: &Settings) -> Vec<String> {
         self.served
             .iter()
@@ -228,62 +326,57 @@ impl Report {
     }
 }
 
-/// Whether `served` ended as a peer of `kind` must, within its bound.
+/// Whether `served` ended as a peer of `kind` must on the crowd server ([`Kind::is_expected`]
+/// for its listener's layout, the echoes, the deadline's numbers), within its bound.
+///
+/// ```
+/// use std::time::Duration;
+/// use lenframe::FrameError;
+/// use lenframe_testkit::crowd::{check, Kind, Outcome, Served, Settings};
+/// let s = Settings::new(1);
+/// let served = Served {
+///     peer: "127.0.0.1:1".parse().unwrap(),
+///     server: "127.0.0.1:2".parse().unwrap(),
+///     outcome: Outcome::Cut(FrameError::TooLarge { len: (1 << 20) + 1, max: 1 << 20 }),
+///     frames: 0,
+///     lasted: Duration::from_millis(3),
+/// };
+/// assert!(check(Kind::OverLimit, &served, &s).is_ok());
+/// assert!(check(Kind::Truncate, &served, &s).is_err());
+/// ```
+///
+/// # Errors
+///
+/// Why it is not as expected.
 pub fn check(kind: Kind, served: &Served, s: &Settings) -> Result<(), String> {
-    let max = s.max_frame_len;
+    let field = if kind == Kind::OverlongVarint {
+        LengthField::Varint
+    } else {
+        LengthField::U32Be
+    };
     let rate = TimeLimit::MinRate {
         bytes_per_sec: MIN_RATE,
     };
-    let ok = match (&served.outcome, kind) {
+    let timing = match (&served.outcome, kind) {
         (Outcome::Closed, Kind::Good) => served.frames == s.frames_per_client as u64,
         (
             Outcome::Cut(FrameError::TimedOut {
-                expected: 1004,
                 received,
                 elapsed,
                 limit,
+                ..
             }),
-            Kind::Trickle,
+            Kind::Trickle | Kind::DeclareMaxStall,
         ) => {
-            (4..1004).contains(received)
-                && *elapsed >= s.deadline.allowed(*received)
+            *elapsed >= s.deadline.allowed(*received)
+                && (kind == Kind::Trickle || *elapsed <= s.deadline.allowed(*received) + SLACK)
                 && *limit == rate
         }
-        (
-            Outcome::Cut(FrameError::TimedOut {
-                expected,
-                received: 14,
-                elapsed,
-                limit,
-            }),
-            Kind::DeclareMaxStall,
-        ) => {
-            *expected == max as u64 + 4
-                && *elapsed >= s.deadline.allowed(14)
-                && *elapsed <= s.deadline.allowed(14) + SLACK
-                && *limit == rate
-        }
-        (Outcome::Cut(FrameError::TooLarge { len, max: m }), Kind::OverLimit) => {
-            *len == max as u64 + 1 && *m == max
-        }
-        (
-            Outcome::Cut(FrameError::Truncated {
-                expected: 1004,
-                received: 504,
-            }),
-            Kind::Truncate,
-        ) => true,
-        (
-            Outcome::Cut(FrameError::InvalidHeader(HeaderError::VarintTooLong)),
-            Kind::OverlongVarint,
-        ) => true,
         (Outcome::Idle, Kind::Silent) => served.lasted >= s.idle,
-        (Outcome::Cut(FrameError::Io(e)), Kind::Reset) => {
-            e.kind() == io::ErrorKind::ConnectionReset && served.frames == 1
-        }
-        _ => false,
+        (Outcome::Cut(_), Kind::Reset) => served.frames == 1,
+        _ => true,
     };
-    if !ok {
+    if !kind.is_expected(&served.outcome, &s.config(field)) || !timing {
         return Err("not the expected outcome".to_string());
     }
     match s.bound(kind) {
@@ -295,6 +388,11 @@ pub fn check(kind: Kind, served: &Served, s: &Settings) -> Result<(), String> {
 }
 
 /// The kinds of `good` good clients and `hostile` attackers, attackers dealt round-robin.
+///
+/// ```
+/// use lenframe_testkit::crowd::{crowd, Kind};
+/// assert_eq!(crowd(1, 2), [Kind::Good, Kind::Trickle, Kind::DeclareMaxStall]);
+/// ```
 pub fn crowd(good: usize, hostile: usize) -> Vec<Kind> {
     let mut kinds = vec![Kind::Good; good];
     kinds.extend((0..hostile).map(|i| Kind::HOSTILE[i % Kind::HOSTILE.len()]));
@@ -303,6 +401,10 @@ pub fn crowd(good: usize, hostile: usize) -> Vec<Kind> {
 
 /// The `i`th payload of a good client: its size from [`GOOD_SIZES`], bytes that depend on
 /// the client and the frame so that a mixed-up echo shows.
+///
+/// ```
+/// assert_eq!(lenframe_testkit::crowd::good_payload(0, 3).len(), 5_000);
+/// ```
 pub fn good_payload(client: usize, i: usize) -> Vec<u8> {
     let len = GOOD_SIZES[i % GOOD_SIZES.len()];
     (0..len)
@@ -340,7 +442,7 @@ fn good_client(stream: TcpStream, client: usize, s: &Settings) -> Result<(u64, u
 
 /// Waits until the server closes the connection (an end or an error; at most a few reads of
 /// anything it sends first).
-fn wait_closed(stream: &mut TcpStream) {
+fn wait_closed(stream: &mut impl Read) {
     let mut buf = [0u8; 256];
     for _ in 0..16 {
         if !matches!(stream.read(&mut buf), Ok(n) if n > 0) {
@@ -349,58 +451,164 @@ fn wait_closed(stream: &mut TcpStream) {
     }
 }
 
-/// An attacker of `kind` on `stream`. Write errors are expected once the server has cut it.
-fn attacker(kind: Kind, mut stream: TcpStream) -> io::Result<()> {
-    stream.set_read_timeout(Some(CLIENT_READ_TIMEOUT))?;
-    match kind {
-        Kind::Good => unreachable!("not an attacker"),
-        Kind::Trickle => {
-            stream.write_all(&1000u32.to_be_bytes())?;
-            // At most 500 bytes (10 s); the server cuts long before, and a write fails after.
-            for _ in 0..500 {
-                // The trickle under test.
-                thread::sleep(Duration::from_millis(20));
-                if stream.write_all(b"x").is_err() {
-                    break;
-                }
-            }
-        }
-        Kind::DeclareMaxStall => {
-            let mut wire = (1u32 << 20).to_be_bytes().to_vec();
-            wire.extend_from_slice(&[7; 10]);
-            stream.write_all(&wire)?;
-            wait_closed(&mut stream);
-        }
-        Kind::OverLimit => {
-            stream.write_all(&((1u32 << 20) + 1).to_be_bytes())?;
-            wait_closed(&mut stream);
-        }
-        Kind::Truncate => {
-            let mut wire = 1000u32.to_be_bytes().to_vec();
-            wire.extend_from_slice(&[9; 500]);
-            stream.write_all(&wire)?;
-            stream.shutdown(Shutdown::Write)?;
-            wait_closed(&mut stream);
-        }
-        Kind::OverlongVarint => {
-            let mut wire = vec![0x80; 10];
-            wire.push(0x01);
-            stream.write_all(&wire)?;
-            wait_closed(&mut stream);
-        }
-        Kind::Silent => wait_closed(&mut stream),
-        Kind::Reset => {
-            stream.write_all(b"\x00\x00\x00\x04ping")?;
-            // Wait for the echo to arrive, and leave it unread.
-            stream.peek(&mut [0u8; 1])?;
-            let mut wire = 1000u32.to_be_bytes().to_vec();
-            wire.extend_from_slice(&[3; 10]);
-            stream.write_all(&wire)?;
-            // Closing with unread data makes the kernel send a reset, not an end.
-            drop(stream);
+/// The payload the trickling and truncating peers declare, and the reset peer starts.
+pub const TRICKLE_LEN: usize = 1000;
+
+/// What a hostile peer needs to know of the server it visits: its layout, and a request it
+/// answers with at least two bytes (the [`Kind::Reset`] peer leaves part of the answer
+/// unread).
+///
+/// ```
+/// use lenframe_testkit::crowd::Target;
+/// let target = Target::new(lenframe::FrameConfig::default(), b"ping");
+/// assert_eq!(target.request, b"ping");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The server's layout.
+    pub cfg: FrameConfig,
+    /// The payload of a request the server answers.
+    pub request: Vec<u8>,
+}
+
+impl Target {
+    /// A server of layout `cfg` that answers `request`.
+    ///
+    /// ```
+    /// let target = lenframe_testkit::crowd::Target::new(lenframe::FrameConfig::default(), b"");
+    /// assert!(target.request.is_empty());
+    /// ```
+    pub fn new(cfg: FrameConfig, request: &[u8]) -> Self {
+        Target {
+            cfg,
+            request: request.to_vec(),
         }
     }
-    Ok(())
+}
+
+impl Kind {
+    /// Visits a server on `stream` as a peer of this kind would; returns once the server has
+    /// closed the connection (or, for [`Kind::Trickle`], once it refuses a byte, after 10 s
+    /// at most). Write errors are expected once the server has cut it. See the
+    /// [module example](self).
+    ///
+    /// # Errors
+    ///
+    /// The I/O errors before the attack is made (a server that cut it earlier than its kind
+    /// deserves shows in the server's outcome, not here).
+    ///
+    /// # Panics
+    ///
+    /// For [`Kind::Good`], which is not an attacker.
+    pub fn attack<S: Duplex>(self, mut stream: S, target: &Target) -> io::Result<()> {
+        let cfg = &target.cfg;
+        let header = |len: usize| reference_header(cfg, len as u64);
+        match self {
+            Kind::Good => panic!("a good client is not an attacker"),
+            Kind::Trickle => {
+                stream.write_all(&header(TRICKLE_LEN))?;
+                // At most 500 bytes (10 s); the server cuts long before, and a write fails
+                // after.
+                for _ in 0..500 {
+                    // The trickle under test.
+                    thread::sleep(Duration::from_millis(20));
+                    if stream.write_all(b"x").is_err() {
+                        break;
+                    }
+                }
+            }
+            Kind::DeclareMaxStall => {
+                let mut wire = header(cfg.get_max_frame_len());
+                wire.extend_from_slice(&[7; 10]);
+                stream.write_all(&wire)?;
+                wait_closed(&mut stream);
+            }
+            Kind::OverLimit => {
+                stream.write_all(&header(cfg.get_max_frame_len() + 1))?;
+                wait_closed(&mut stream);
+            }
+            Kind::Truncate => {
+                let mut wire = header(TRICKLE_LEN);
+                wire.extend_from_slice(&[9; TRICKLE_LEN / 2]);
+                stream.write_all(&wire)?;
+                stream.shutdown_write()?;
+                wait_closed(&mut stream);
+            }
+            Kind::OverlongVarint => {
+                let mut wire = vec![0; cfg.get_length_field_offset()];
+                wire.extend_from_slice(&[0x80; 10]);
+                wire.push(0x01);
+                stream.write_all(&wire)?;
+                wait_closed(&mut stream);
+            }
+            Kind::Silent => wait_closed(&mut stream),
+            Kind::Reset => {
+                stream.write_all(&reference_frame(cfg, &target.request))?;
+                // Wait for the answer to arrive, and leave all of it but one byte unread.
+                stream.read_exact(&mut [0u8; 1])?;
+                let mut wire = header(TRICKLE_LEN);
+                wire.extend_from_slice(&[3; 10]);
+                stream.write_all(&wire)?;
+                // Closing with unread data makes the kernel send a reset, not an end.
+                drop(stream);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a server of layout `cfg` ended a connection of this kind as it must: a good
+    /// client by a clean close, a trickle and a stall by `TimedOut` with the declared frame's
+    /// byte count, `TooLarge`, `Truncated` with the numbers, `VarintTooLong`, the server's
+    /// idle policy, and `ConnectionReset`. See the [module example](self).
+    ///
+    /// ```
+    /// use lenframe::{FrameConfig, FrameError};
+    /// use lenframe_testkit::crowd::{Kind, Outcome};
+    /// let cfg = FrameConfig::default();
+    /// let cut = Outcome::Cut(FrameError::Truncated { expected: 1004, received: 504 });
+    /// assert!(Kind::Truncate.is_expected(&cut, &cfg));
+    /// assert!(!Kind::Trickle.is_expected(&cut, &cfg));
+    /// ```
+    pub fn is_expected(self, outcome: &Outcome, cfg: &FrameConfig) -> bool {
+        let max = cfg.get_max_frame_len();
+        let trailer = trailer_len(cfg) as u64;
+        let whole =
+            |len: usize| reference_header(cfg, len as u64).len() as u64 + len as u64 + trailer;
+        let header = |len: usize| reference_header(cfg, len as u64).len() as u64;
+        match (outcome, self) {
+            (Outcome::Closed, Kind::Good) | (Outcome::Idle, Kind::Silent) => true,
+            (
+                Outcome::Cut(FrameError::TimedOut {
+                    expected, received, ..
+                }),
+                Kind::Trickle,
+            ) => {
+                *expected == whole(TRICKLE_LEN)
+                    && (header(TRICKLE_LEN)..whole(TRICKLE_LEN)).contains(received)
+            }
+            (
+                Outcome::Cut(FrameError::TimedOut {
+                    expected, received, ..
+                }),
+                Kind::DeclareMaxStall,
+            ) => *expected == whole(max) && *received == header(max) + 10,
+            (Outcome::Cut(FrameError::TooLarge { len, max: m }), Kind::OverLimit) => {
+                *len == max as u64 + 1 && *m == max
+            }
+            (Outcome::Cut(FrameError::Truncated { expected, received }), Kind::Truncate) => {
+                *expected == whole(TRICKLE_LEN)
+                    && *received == header(TRICKLE_LEN) + TRICKLE_LEN as u64 / 2
+            }
+            (
+                Outcome::Cut(FrameError::InvalidHeader(HeaderError::VarintTooLong)),
+                Kind::OverlongVarint,
+            ) => true,
+            (Outcome::Cut(FrameError::Io(e)), Kind::Reset) => {
+                e.kind() == io::ErrorKind::ConnectionReset
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Runs every peer of `kinds` on a thread of its own against the two listeners; returns
@@ -430,8 +638,14 @@ fn run_clients(
                     (done, Instant::now())
                 }
                 _ => {
+                    let field = if kind == Kind::OverlongVarint {
+                        LengthField::Varint
+                    } else {
+                        LengthField::U32Be
+                    };
+                    let target = Target::new(s.config(field), b"ping");
                     // An attacker's own I/O may fail once it is cut: that is the point.
-                    let _ = attacker(kind, stream);
+                    let _ = kind.attack(stream, &target);
                     ((0, 0), Instant::now())
                 }
             });
@@ -611,6 +825,12 @@ fn accept_blocking(
 
 /// The threaded server (one thread per connection, blocking `FrameReader`/`FrameWriter`)
 /// under `kinds`; `on_server_thread` runs first on every server thread.
+///
+/// See [`Report`].
+///
+/// # Panics
+///
+/// If a listener cannot be bound, a good client is not served, or a thread panics.
 pub fn run_threaded(s: &Settings, kinds: &[Kind], on_server_thread: fn()) -> Report {
     let budget = MemoryBudget::new(s.budget);
     let plain = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
@@ -724,6 +944,16 @@ mod on_tokio {
     /// The tokio server (one task per connection on a two-worker runtime, async
     /// `FrameReader`/`FrameWriter`) under `kinds`; `on_server_thread` runs first on every
     /// runtime thread.
+    ///
+    /// ```no_run
+    /// use lenframe_testkit::crowd::{crowd, run_tokio, Settings};
+    /// let s = Settings::new(2);
+    /// assert!(run_tokio(&s, &crowd(2, 7), || {}).mismatches(&s).is_empty());
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If a listener cannot be bound, a good client is not served, or a task panics.
     pub fn run_tokio(s: &Settings, kinds: &[Kind], on_server_thread: fn()) -> Report {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -761,11 +991,18 @@ mod on_tokio {
 }
 
 #[cfg(feature = "tokio")]
-#[allow(unused_imports)] // each test binary uses its own subset
 pub use on_tokio::run_tokio;
 
 /// Per attacker kind (and for the good clients): how many connections, how many ended as
 /// expected, and the outcome the first of them had.
+///
+/// ```no_run
+/// use lenframe_testkit::crowd::{crowd, run_threaded, tally, Settings};
+/// let s = Settings::new(1);
+/// for (kind, count, ok, outcome) in tally(&run_threaded(&s, &crowd(1, 7), || {}), &s) {
+///     println!("{}: {ok} of {count} as expected, e.g. {outcome}", kind.name());
+/// }
+/// ```
 pub fn tally(report: &Report, s: &Settings) -> Vec<(Kind, usize, usize, String)> {
     let mut kinds: Vec<Kind> = report.served.iter().map(|(k, _)| *k).collect();
     kinds.sort();
@@ -790,7 +1027,15 @@ pub fn tally(report: &Report, s: &Settings) -> Vec<(Kind, usize, usize, String)>
 
 /// A markdown table for one server: per attacker kind, how many were cut as expected and
 /// with what; then the good clients' throughput without and with the attackers, the peak
-/// heap of the server's threads and the budget's peak.
+/// heap of the server's threads and the budget's peak (`calm` and `stormy` pair each run
+/// with the peak heap the caller measured).
+///
+/// ```no_run
+/// use lenframe_testkit::crowd::{crowd, run_threaded, table, Settings};
+/// let s = Settings::new(1);
+/// let (calm, stormy) = (run_threaded(&s, &crowd(1, 0), || {}), run_threaded(&s, &crowd(1, 7), || {}));
+/// println!("{}", table("threads", &s, (&calm, 0), (&stormy, 0)));
+/// ```
 pub fn table(
     server: &str,
     s: &Settings,
