@@ -465,16 +465,16 @@ impl FrameDecoder {
         let mut probe = match self.state {
             State::Failed(_) => return false,
             // Bytes of a discarded frame come first; a frame may follow them.
-            State::Discard { remaining, .. } => match usize::try_from(remaining) {
-                Ok(remaining) if remaining < buf.len() => {
-                    buf = &buf[remaining..];
-                    FrameDecoder {
-                        state: State::Header,
-                        ..*self
-                    }
+            State::Discard { remaining, .. } => {
+                match usize::try_from(remaining).ok().and_then(|r| buf.get(r..)) {
+                    Some(after) => buf = after,
+                    None => return false,
                 }
-                _ => return false,
-            },
+                FrameDecoder {
+                    state: State::Header,
+                    ..*self
+                }
+            }
             // In every other state `buf` starts at the current frame's header.
             State::Header | State::Payload { .. } => FrameDecoder {
                 state: State::Header,

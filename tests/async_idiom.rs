@@ -14,11 +14,13 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use lenframe::tokio::{FrameReader, FrameWriter};
 use lenframe::{FrameConfig, FrameError, LengthField, MemoryBudget, Oversize, ReadState};
+use proptest::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 use lenframe_testkit::async_io::{poll_at_most, tokio_tcp_pair, AsyncStep, ScriptedAsyncWriter};
 use lenframe_testkit::reference::{payload, reference_stream};
+use lenframe_testkit::strategies::proptest_config;
 
 /// Frames of every size class: empty, small, one byte under and over the 64 KiB read step,
 /// and large enough to be written with vectored writes and handed over without a copy.
@@ -97,6 +99,62 @@ async fn sink_writes_large_frames_across_pending_and_short_writes() {
     sink.close().await.unwrap();
     assert_eq!(sink.get_ref().data, reference_stream(&cfg, &frames));
     assert_eq!(sink.frames_accepted(), 5);
+}
+
+/// Polls `poll` to completion in calls of the drawn numbers of polls (each call's future
+/// dropped when they run out), as a `Sink` driven under `select!` or `timeout` would be.
+fn poll_in_calls<T>(
+    mut poll: impl FnMut(&mut Context<'_>) -> Poll<Result<T, FrameError>>,
+    polls: &[usize],
+    call: &mut usize,
+) -> T {
+    for _ in 0..10_000 {
+        let k = polls[*call % polls.len()];
+        *call += 1;
+        if let Some(result) = poll_at_most(pin!(poll_fn(&mut poll)), k) {
+            return result.unwrap();
+        }
+    }
+    panic!("not done after 10,000 calls");
+}
+
+proptest! {
+    #![proptest_config(proptest_config(64, "proptest-regressions/async_idiom.txt"))]
+
+    /// Frames small and large against a 32-byte buffer given to the `Sink` under any
+    /// schedule of `Pending` and short writes, its polls cut after a few at a time: flushed,
+    /// or taken apart with `into_parts`, the bytes are exactly the frames, once each.
+    #[test]
+    fn sink_under_any_schedule_writes_every_frame_once(
+        lens in prop::collection::vec(0usize..100, 1..10),
+        steps in prop::collection::vec(
+            prop_oneof![Just(AsyncStep::Pending), (1usize..40).prop_map(AsyncStep::Bytes)],
+            0..80,
+        ),
+        polls in prop::collection::vec(1usize..4, 1..8),
+        take_apart in any::<bool>(),
+    ) {
+        let cfg = FrameConfig::default();
+        let frames: Vec<Vec<u8>> =
+            lens.iter().enumerate().map(|(i, &len)| payload(len, i as u8)).collect();
+        let mut w = FrameWriter::with_capacity(ScriptedAsyncWriter::new(steps), cfg, 32).unwrap();
+        let mut call = 0;
+        for frame in &frames {
+            poll_in_calls(|cx| w.poll_ready(cx), &polls, &mut call);
+            w.start_send(Bytes::from(frame.clone())).unwrap();
+        }
+        let wire = if take_apart {
+            let (inner, pending) = w.into_parts();
+            let mut wire = inner.data;
+            wire.extend_from_slice(&pending);
+            wire
+        } else {
+            poll_in_calls(|cx| w.poll_flush(cx), &polls, &mut call);
+            prop_assert_eq!(w.frames_accepted(), frames.len() as u64);
+            w.into_inner().unwrap().data
+        };
+        prop_assert_eq!(wire, reference_stream(&cfg, &frames));
+    }
 }
 
 #[tokio::test]
@@ -285,6 +343,18 @@ fn has_frame_is_exact_under_every_layout_state() {
         }
     }
     assert!(state.has_frame());
+    // Looked at before any decode: an oversized frame to skip, then a whole one...
+    let cfg = FrameConfig::default()
+        .max_frame_len(4)
+        .oversize(Oversize::Skip);
+    let mut state = ReadState::with_capacity(cfg, 32).unwrap();
+    fill(&mut state, b"\x00\x00\x00\x09too long!\x00\x00\x00\x01k");
+    assert!(state.has_frame());
+    // ...and under `Oversize::Error`, a header over the limit: no frame will come.
+    let cfg = FrameConfig::default().max_frame_len(4);
+    let mut state = ReadState::with_capacity(cfg, 32).unwrap();
+    fill(&mut state, b"\x00\x00\x00\x09too long!\x00\x00\x00\x01k");
+    assert!(!state.has_frame());
     // A failed decoder has no frame, whatever is buffered.
     let mut state = ReadState::with_capacity(FrameConfig::default().max_frame_len(4), 16).unwrap();
     fill(&mut state, b"\x00\x00\x00\x09abcd\x00\x00\x00\x01k");
@@ -530,4 +600,71 @@ async fn read_dropped_future_stops_the_frame_clock() {
             if elapsed == Duration::from_millis(150)
     ));
     assert_eq!(start.elapsed(), Duration::from_millis(50));
+}
+
+/// Feeds `bytes` to `state` through `read_buf` until a frame decodes; returns its range
+/// and the bytes not fed.
+fn feed_until_frame<'a>(
+    state: &mut ReadState,
+    mut bytes: &'a [u8],
+) -> (std::ops::Range<usize>, &'a [u8]) {
+    for _ in 0..=bytes.len() {
+        if let Some(range) = state.decode().unwrap() {
+            return (range, bytes);
+        }
+        let room = state.read_buf().unwrap();
+        let n = room.len().min(bytes.len());
+        room[..n].copy_from_slice(&bytes[..n]);
+        state.filled(n, std::time::Instant::now);
+        bytes = &bytes[n..];
+    }
+    panic!("no frame in the bytes");
+}
+
+#[test]
+fn take_buffer_only_for_a_large_frame_with_little_after_it() {
+    let cfg = FrameConfig::default();
+    let step = 16;
+    // A frame of exactly one step is small: copy it.
+    let mut state = ReadState::with_capacity(cfg, step).unwrap();
+    let wire = reference_stream(&cfg, &[payload(step, 1)]);
+    let (range, _) = feed_until_frame(&mut state, &wire);
+    assert!(state.take_buffer(&range).is_none());
+    // A larger one whose frame ends the buffer: taken, with nothing after it.
+    let mut state = ReadState::with_capacity(cfg, step).unwrap();
+    let frame = payload(200, 2);
+    let wire = reference_stream(&cfg, &[&frame]);
+    let (range, _) = feed_until_frame(&mut state, &wire);
+    let (buffer, charge) = state.take_buffer(&range).unwrap();
+    assert_eq!((range.end, buffer.len()), (204, 204));
+    assert!(buffer[range] == frame[..] && charge.is_none());
+    assert!(state.read_buffer().is_empty());
+    // A range that is not in the buffer is refused.
+    assert!(state.take_buffer(&(1000..2000)).is_none());
+    // After a large frame, one step of the next frame's bytes moves to the fresh buffer,
+    // one byte more keeps the buffer (shrinking off, so it holds both frames).
+    for (after, taken) in [(step, true), (step + 1, false)] {
+        let mut state = ReadState::with_capacity(cfg, step).unwrap();
+        state.set_shrink_to(None);
+        let first = reference_stream(&cfg, &[payload(300, 3)]);
+        let (range, _) = feed_until_frame(&mut state, &first);
+        assert!(state.take_buffer(&range).is_some()); // a big frame: the state starts afresh
+        let _ = feed_until_frame(&mut state, &reference_stream(&cfg, &[payload(300, 4)]));
+        // Now a buffer of 300+ bytes: a 100-byte frame and `after` bytes of the next.
+        let next = reference_stream(&cfg, &[payload(100, 5), payload(50, 6)]);
+        let (range, _) = feed_until_frame(&mut state, &next[..104 + after]);
+        assert_eq!(state.read_buffer().len(), after);
+        let rest = state.read_buffer().to_vec();
+        match state.take_buffer(&range) {
+            Some((buffer, _)) => {
+                assert!(taken, "{after} bytes after the frame");
+                assert!(buffer[range] == payload(100, 5)[..]);
+                assert_eq!(state.read_buffer(), rest);
+            }
+            None => {
+                assert!(!taken, "{after} bytes after the frame");
+                assert!(state.frame(range) == &payload(100, 5)[..]);
+            }
+        }
+    }
 }

@@ -7,6 +7,11 @@
 //! poll the I/O and wait, on tokio's timers for frame deadlines. Both are cancel safe: see
 //! each method's *Cancel safety* section.
 //!
+//! Each async method has a poll method beside it for code that polls by hand; the reader is
+//! a `futures` [`Stream`](futures_core::Stream) of owned frames ([`bytes::Bytes`], not copied
+//! when large) and the writer a [`Sink`](futures_sink::Sink) of them, so `StreamExt::next`,
+//! `SinkExt::send` and `forward` work.
+//!
 //! ```
 //! use tokio::net::{TcpListener, TcpStream};
 //! use lenframe::tokio::{FrameReader, FrameWriter};

@@ -779,6 +779,10 @@ impl<R: AsyncRead + Unpin> Stream for FrameReader<R> {
     /// it goes on only after [`FrameError::TimedOut`], [`FrameError::OverBudget`],
     /// `TooLarge` under [`Oversize::Skip`](crate::Oversize::Skip) and a `WouldBlock` or
     /// `TimedOut` I/O error, which all leave the next frame readable.
+    ///
+    /// A frame deadline counts the time from a `Pending` to the next poll as waiting for
+    /// the peer: a `next()` future dropped while pending does not stop the frame's clock
+    /// as a dropped [`ReadFrame`] does.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         if this.ended {
