@@ -68,6 +68,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         }
+        // Frames that arrived with the last read are echoed too: none is dropped.
+        while let Some(frame) = reader.next_buffered()? {
+            writer.write_frame(frame).await?;
+            echoed += 1;
+        }
+        writer.flush().await?;
         println!("server: done after {echoed} frames");
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(echoed)
     });

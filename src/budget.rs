@@ -141,6 +141,11 @@ impl MemoryBudget {
     fn release(&self, bytes: usize) {
         self.inner.in_use.fetch_sub(bytes, Ordering::AcqRel);
     }
+
+    /// Whether `self` and `other` are handles to the same budget.
+    pub(crate) fn same_as(&self, other: &MemoryBudget) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
 }
 
 impl fmt::Debug for MemoryBudget {
@@ -210,6 +215,50 @@ impl Charge {
         self.bytes = bytes;
         Ok(())
     }
+
+    /// Moves what this charge holds into a new charge on the same budget, leaving this one
+    /// empty: memory handed over to an owner that outlives the charge's first holder.
+    pub(crate) fn take(&mut self) -> Charge {
+        Charge {
+            budget: self.budget.clone(),
+            bytes: std::mem::take(&mut self.bytes),
+        }
+    }
+}
+
+impl Charge {
+    /// The budget this charge is taken from.
+    pub(crate) fn budget(&self) -> &MemoryBudget {
+        &self.budget
+    }
+
+    /// Resizes the charge to `bytes` even past the budget's limit: for memory that must be
+    /// held whatever the budget says (the rest of a frame already partly on the wire). Later
+    /// charges fail until enough is given back.
+    pub(crate) fn force(&mut self, bytes: usize) {
+        if self.resize(bytes).is_err() {
+            let more = bytes - self.bytes;
+            self.budget.inner.in_use.fetch_add(more, Ordering::AcqRel);
+            self.bytes = bytes;
+        }
+    }
+}
+
+/// Moves `charge` to `budget` for `held` bytes: nothing changes when it is the budget
+/// already charged; otherwise the new budget is charged before the old charge is given
+/// back, so on refusal the old one stays.
+pub(crate) fn recharge(
+    charge: &mut Option<Charge>,
+    budget: Option<MemoryBudget>,
+    held: usize,
+) -> Result<(), FrameError> {
+    if let (Some(new), Some(old)) = (&budget, &*charge) {
+        if new.same_as(old.budget()) {
+            return Ok(());
+        }
+    }
+    *charge = budget.map(|b| b.try_charge(held)).transpose()?;
+    Ok(())
 }
 
 impl Drop for Charge {

@@ -424,6 +424,42 @@ impl FrameDecoder {
         self.state = State::Failed(copy);
         err
     }
+
+    /// Whether [`decode`](Self::decode), called on `buf` until it stops skipping, would
+    /// deliver a frame; nothing changes in this decoder.
+    #[cfg(feature = "std")]
+    pub(crate) fn has_frame(&self, mut buf: &[u8]) -> bool {
+        let mut probe = match self.state {
+            State::Failed(_) => return false,
+            // Bytes of a discarded frame come first; a frame may follow them.
+            State::Discard { remaining, .. } => match usize::try_from(remaining) {
+                Ok(remaining) if remaining < buf.len() => {
+                    buf = &buf[remaining..];
+                    FrameDecoder {
+                        state: State::Header,
+                        ..*self
+                    }
+                }
+                _ => return false,
+            },
+            // In every other state `buf` starts at the current frame's header.
+            State::Header | State::Payload { .. } => FrameDecoder {
+                state: State::Header,
+                ..*self
+            },
+        };
+        // Each round consumes bytes or stops.
+        loop {
+            match probe.decode(buf) {
+                Ok(Decoded::Frame { .. }) => return true,
+                Ok(Decoded::Skipped { consumed }) => buf = &buf[consumed..],
+                Ok(Decoded::Incomplete { .. }) => return false,
+                Err(FrameError::TooLarge { .. })
+                    if matches!(probe.state, State::Discard { .. }) => {}
+                Err(_) => return false,
+            }
+        }
+    }
 }
 
 /// The CRC-32C trailer at the end of `frame`, and the CRC-32C of the bytes before it.

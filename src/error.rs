@@ -146,7 +146,8 @@ pub enum FrameError {
         expected: u64,
         /// Bytes of the frame received so far.
         received: u64,
-        /// Time since the frame's first byte arrived.
+        /// Time spent waiting for the frame's bytes: from its first byte (or the first wait
+        /// for the rest of it), not counting the time the application spent between calls.
         elapsed: Duration,
         /// The bound that was hit: a fixed timeout, a minimum rate or the cap on a frame.
         limit: TimeLimit,
@@ -170,6 +171,16 @@ pub enum FrameError {
     /// unknown, so the writer refuses every further call.
     #[error("writer failed mid-stream earlier and accepts no further frames")]
     Poisoned,
+    /// A [`WriteState`](crate::WriteState) was offered a frame (or asked to flush) while a
+    /// large frame it began is neither finished nor stopped: its header may be on the wire,
+    /// so anything else written now would desynchronise the stream. A front end must report
+    /// every write of a large frame to `large_progress` until it returns, or call
+    /// `large_stop`.
+    #[error("a large frame of {len} bytes was begun and is neither finished nor stopped")]
+    WriteUnfinished {
+        /// The payload length of the unfinished frame.
+        len: usize,
+    },
     /// The configuration was refused.
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
@@ -229,8 +240,31 @@ impl From<FrameError> for io::Error {
             FrameError::TimedOut { .. } => io::ErrorKind::TimedOut,
             FrameError::OverBudget { .. } => io::ErrorKind::OutOfMemory,
             FrameError::TooShort { .. } | FrameError::Config(_) => io::ErrorKind::InvalidInput,
-            FrameError::Poisoned => io::ErrorKind::Other,
+            FrameError::Poisoned | FrameError::WriteUnfinished { .. } => io::ErrorKind::Other,
         };
         io::Error::new(kind, err)
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<ConfigError> for io::Error {
+    /// A refused configuration is an `InvalidInput` error, so a constructor's `?` works in a
+    /// function that returns `io::Result`.
+    ///
+    /// ```
+    /// use std::io;
+    /// use lenframe::{FrameConfig, FrameReader, LengthField};
+    ///
+    /// fn open(wire: &[u8]) -> io::Result<FrameReader<&[u8]>> {
+    ///     // A 2-byte field cannot express a limit of 100,000 bytes.
+    ///     let cfg = FrameConfig::default()
+    ///         .length_field(LengthField::U16Be)
+    ///         .max_frame_len(100_000);
+    ///     Ok(FrameReader::with_config(wire, cfg)?)
+    /// }
+    /// assert_eq!(open(b"").unwrap_err().kind(), io::ErrorKind::InvalidInput);
+    /// ```
+    fn from(err: ConfigError) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidInput, err)
     }
 }

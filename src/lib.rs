@@ -101,9 +101,10 @@
 //!   After a large frame the buffer shrinks back to two steps, and a [`MemoryBudget`] bounds
 //!   the buffers of many readers together ([`FrameError::OverBudget`]).
 //! - **Bounded time.** [`FrameReader::set_frame_timeout`] (on sockets) and the async reader's
-//!   (on any `AsyncRead`) bound the time from a frame's first byte to its last, which a socket
-//!   read timeout cannot do; a [`FrameDeadline::with_rate`] lets a frame earn time while its
-//!   bytes arrive at a minimum rate, up to a cap.
+//!   (on any `AsyncRead`) bound the time a frame's bytes take to arrive, which a socket read
+//!   timeout cannot do; a [`FrameDeadline::with_rate`] lets a frame earn time while its
+//!   bytes arrive at a minimum rate, up to a cap. Only the time spent waiting for the peer
+//!   counts, never the application's own time between calls.
 //! - **Bounded work.** Decoding is linear in the bytes received, however they are split.
 //! - **Nothing lost or repeated.** `Interrupted` is retried; after `WouldBlock`, a socket
 //!   timeout or [`FrameError::TimedOut`], the next call resumes from the exact byte. A dropped
@@ -134,6 +135,8 @@ mod header;
 mod read_state;
 #[cfg(feature = "std")]
 mod reader;
+#[cfg(feature = "std")]
+mod retention;
 mod stats;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]

@@ -4,21 +4,18 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use crate::budget::{Charge, MemoryBudget};
+use crate::budget::{recharge, Charge, MemoryBudget};
 use crate::config::FrameConfig;
 use crate::deadline::FrameDeadline;
 #[cfg(test)]
 use crate::deadline::TimeLimit;
 use crate::decoder::{Decoded, FrameDecoder};
 use crate::error::{ConfigError, FrameError};
+use crate::retention::Retention;
 use crate::stats::FrameStats;
 
 /// The default size of a reader's first buffer and of its smallest growth step.
 pub const DEFAULT_READ_CAPACITY: usize = 64 * 1024;
-
-/// After a shrink, the buffer must stay within the retained size for at most this many
-/// frames before another shrink, however often large frames come back.
-const MAX_SHRINK_HOLD: u64 = 64;
 
 /// The read side of a framed stream, without I/O: the buffer that bytes are read into, the
 /// decode loop over it, the per-frame deadline and the memory the buffer holds.
@@ -49,7 +46,9 @@ const MAX_SHRINK_HOLD: u64 = 64;
 ///   an 8 MiB frame costs O(log n) reallocations.
 /// - Once a frame larger than the retained size ([`set_shrink_to`](Self::set_shrink_to), two
 ///   steps by default) has been delivered and the bytes still buffered fit in one step, the
-///   buffer shrinks back before the next read. If large frames keep returning soon after a
+///   buffer shrinks back as soon as it is next asked for a frame ([`decode`](Self::decode)
+///   or [`read_buf`](Self::read_buf)), whether the next frame is already buffered or must
+///   be read. If large frames keep returning soon after a
 ///   shrink, the next shrink waits for up to 64 small frames, so a stream that alternates
 ///   large and small frames does not reallocate on every frame.
 /// - With a [`MemoryBudget`], every byte of growth beyond the first step is charged to it
@@ -90,26 +89,52 @@ pub struct ReadState {
     step: usize,
     /// The decoder's last `Incomplete` answer.
     needed: usize,
-    /// The capacity the buffer shrinks back to; `None` never shrinks.
-    shrink_to: Option<usize>,
-    /// Frames (delivered or skipped) to wait after the buffer last grew past `shrink_to`.
-    hold: u64,
-    grown_at: u64,
-    shrunk_at: Option<u64>,
+    /// The capacity the buffer shrinks back to, counted in frames delivered or skipped.
+    retention: Retention,
     frame_deadline: Option<FrameDeadline>,
     /// The current frame's clock; only kept while a deadline is set.
     clock: Option<Clock>,
-    /// When the last bytes arrived (kept while a deadline is set): the start of a frame whose
-    /// first bytes came with the end of the previous one.
-    last_fill: Option<Instant>,
     charge: Option<Charge>,
 }
 
-/// When the current frame's first byte arrived, and how many of its bytes came since.
+/// The time a front end has waited for the current frame's bytes, and how many came.
 #[derive(Debug, Clone, Copy)]
 struct Clock {
-    started: Instant,
+    wait: Wait,
     received: u64,
+}
+
+/// Whether a front end is waiting for the current frame's bytes.
+#[derive(Debug, Clone, Copy)]
+enum Wait {
+    /// Waiting: `now - since` is the frame's waiting time (pauses shift `since` forward).
+    Since(Instant),
+    /// Not waiting (the application has control): the waiting time so far.
+    Paused(Duration),
+}
+
+impl Clock {
+    /// A clock for bytes that arrived while nobody waited for them.
+    fn paused(received: u64) -> Self {
+        Clock {
+            wait: Wait::Paused(Duration::ZERO),
+            received,
+        }
+    }
+
+    fn elapsed(&self, now: Instant) -> Duration {
+        match self.wait {
+            Wait::Since(since) => now.saturating_duration_since(since),
+            Wait::Paused(elapsed) => elapsed,
+        }
+    }
+
+    fn resume(&mut self, now: impl FnOnce() -> Instant) {
+        if let Wait::Paused(elapsed) = self.wait {
+            let now = now();
+            self.wait = Wait::Since(now.checked_sub(elapsed).unwrap_or(now));
+        }
+    }
 }
 
 impl ReadState {
@@ -161,13 +186,9 @@ impl ReadState {
             end: 0,
             step,
             needed: 1,
-            shrink_to: Some(step.saturating_mul(2)),
-            hold: 1,
-            grown_at: 0,
-            shrunk_at: None,
+            retention: Retention::new(Some(step.saturating_mul(2))),
             frame_deadline: None,
             clock: None,
-            last_fill: None,
             charge: None,
         })
     }
@@ -204,6 +225,9 @@ impl ReadState {
     // Inlined into each front end's read loop, where most calls find a whole frame.
     #[inline(always)]
     pub fn decode(&mut self) -> Result<Option<Range<usize>>, FrameError> {
+        if self.buf.len() > self.retention.limit() {
+            self.shrink_if_due();
+        }
         loop {
             match self.decoder.decode(&self.buf[self.start..self.end])? {
                 Decoded::Frame { frame, consumed } => {
@@ -223,10 +247,14 @@ impl ReadState {
     /// The bytes of a frame [`decode`](Self::decode) or
     /// [`end_of_stream`](Self::end_of_stream) returned.
     ///
+    /// Pass the range of the last of those calls, before any other call that takes
+    /// `&mut self`: a range kept from earlier gives whatever bytes now lie there, not the
+    /// frame.
+    ///
     /// # Panics
     ///
-    /// When `range` was not returned by the last of those calls, or the state was changed
-    /// since.
+    /// When `range` lies outside the buffer (a range kept from before the buffer shrank or
+    /// was taken).
     ///
     /// # Examples
     ///
@@ -245,14 +273,10 @@ impl ReadState {
             self.end = 0;
         }
         if self.frame_deadline.is_some() && self.decoder.is_at_boundary() {
-            // Bytes left over already belong to the next frame, which began when they came.
-            self.clock = match self.last_fill {
-                Some(started) if self.start < self.end => Some(Clock {
-                    started,
-                    received: (self.end - self.start) as u64,
-                }),
-                _ => None,
-            };
+            // Bytes left over belong to the next frame, whose clock runs only once a front
+            // end waits for the rest of it: the application's time with this frame is its own.
+            self.clock =
+                (self.start < self.end).then(|| Clock::paused((self.end - self.start) as u64));
         }
     }
 
@@ -282,8 +306,7 @@ impl ReadState {
     pub fn read_buf(&mut self) -> Result<&mut [u8], FrameError> {
         if self.end == self.buf.len()
             || (self.start > 0 && self.needed > self.buf.len() - self.end)
-            || (self.buf.len() > self.shrink_to.unwrap_or(usize::MAX)
-                && self.end - self.start <= self.step)
+            || (self.buf.len() > self.retention.limit() && self.end - self.start <= self.step)
         {
             self.make_room()?;
         }
@@ -317,12 +340,10 @@ impl ReadState {
         let n = n.min(self.buf.len() - self.end);
         self.end += n;
         if self.frame_deadline.is_some() && n > 0 {
-            let now = now();
-            self.last_fill = Some(now);
-            let clock = self.clock.get_or_insert(Clock {
-                started: now,
-                received: 0,
-            });
+            let clock = self.clock.get_or_insert(Clock::paused(0));
+            // Bytes came from a read, so a front end was waiting (whether or not it said so
+            // with `resume_clock`).
+            clock.resume(now);
             clock.received = clock.received.saturating_add(n as u64);
         }
     }
@@ -368,26 +389,10 @@ impl ReadState {
     /// after a large frame, moves the current frame's bytes to the front, or grows.
     #[inline(never)]
     fn make_room(&mut self) -> Result<(), FrameError> {
-        let shrink = self.should_shrink();
-        if self.start > 0
-            && (shrink || self.end == self.buf.len() || self.needed > self.buf.len() - self.end)
+        self.shrink_if_due();
+        if self.start > 0 && (self.end == self.buf.len() || self.needed > self.buf.len() - self.end)
         {
-            // Each byte moves at most once: after this the frame starts at 0 until consumed.
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        if shrink {
-            let (keep, frames) = (self.shrink_to.unwrap_or(usize::MAX), self.frames_seen());
-            if frames >= self.grown_at + 2 * self.hold {
-                // Large frames stayed away for long: shrink sooner next time.
-                self.hold = (self.hold / 2).max(1);
-            }
-            // What is buffered fits in one step, which is at most `keep`.
-            self.buf.truncate(keep);
-            self.buf.shrink_to_fit();
-            self.charge_for(keep)?;
-            self.shrunk_at = Some(frames);
+            self.compact();
         }
         if self.end < self.buf.len() {
             return Ok(());
@@ -399,27 +404,37 @@ impl ReadState {
         let grow = len.min(self.needed).max(self.step);
         let new_len = len.saturating_add(grow);
         self.charge_for(new_len)?;
-        if let Some(keep) = self.shrink_to {
-            if new_len > keep && len <= keep {
-                let frames = self.frames_seen();
-                if self.shrunk_at.is_some_and(|at| frames < at + 2 * self.hold) {
-                    // Large frames came back soon after a shrink: wait longer next time.
-                    self.hold = (self.hold * 2).min(MAX_SHRINK_HOLD);
-                }
-                self.grown_at = frames;
-            }
-        }
+        self.retention.grow(len, new_len, self.frames_seen());
         self.buf.reserve_exact(grow);
         self.buf.resize(new_len, 0);
         Ok(())
     }
 
-    /// Whether to give memory back now: the buffer grew past the retained size, what it
-    /// holds fits in one step, and enough frames passed since it last grew.
-    fn should_shrink(&self) -> bool {
-        self.shrink_to.is_some_and(|keep| self.buf.len() > keep)
-            && self.end - self.start <= self.step
-            && self.frames_seen() >= self.grown_at + self.hold
+    /// Moves the buffered bytes to the front. Each byte moves at most once: after this the
+    /// frame starts at 0 until consumed.
+    fn compact(&mut self) {
+        self.buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+    }
+
+    /// Gives memory back when the buffer grew past the retained size, what it holds fits in
+    /// one step, and enough frames passed since it last grew. Runs before each decode and
+    /// each read, so a reader that delivered a large frame holds the retained size again as
+    /// soon as it is next asked for a frame, whether or not it then reads.
+    #[inline(never)]
+    fn shrink_if_due(&mut self) {
+        let frames = self.frames_seen();
+        if self.end - self.start > self.step || !self.retention.due(self.buf.len(), frames) {
+            return;
+        }
+        self.compact();
+        // What is buffered fits in one step, which is at most the retained size.
+        self.buf.truncate(self.retention.limit());
+        self.buf.shrink_to_fit();
+        // A smaller charge is always granted.
+        let _ = self.charge_for(self.buf.len());
+        self.retention.shrunk(frames);
     }
 
     /// Charges the budget, if any, for a buffer of `len` bytes (its first step is free).
@@ -435,7 +450,8 @@ impl ReadState {
         stats.frames + stats.skipped_frames
     }
 
-    /// When the current frame times out: `None` between frames or without a deadline.
+    /// When the current frame times out: `None` between frames, without a deadline, or while
+    /// the frame's clock is paused (nobody waits for its bytes).
     ///
     /// A front end waits for bytes no later than this, then calls
     /// [`check_deadline`](Self::check_deadline). The instant moves later as bytes arrive
@@ -449,7 +465,7 @@ impl ReadState {
     ///
     /// let mut state = ReadState::new(FrameConfig::default())?;
     /// let t0 = Instant::now();
-    /// state.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))), t0);
+    /// state.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))));
     /// assert_eq!(state.deadline(), None); // idle: no frame in progress
     /// state.read_buf()?[0] = 0;
     /// state.filled(1, || t0);
@@ -458,18 +474,22 @@ impl ReadState {
     /// ```
     pub fn deadline(&self) -> Option<Instant> {
         let (deadline, clock) = (self.frame_deadline?, self.clock?);
-        Some(deadline.deadline(clock.started, clock.received))
+        match clock.wait {
+            Wait::Since(since) => Some(deadline.deadline(since, clock.received)),
+            Wait::Paused(_) => None,
+        }
     }
 
     /// Says whether the current frame's deadline has passed at `now`.
     ///
     /// # Errors
     ///
-    /// [`FrameError::TimedOut`] once it has, with the frame's byte counts, the time since
-    /// its first byte and the bound it hit. `expected` comes from the last
-    /// [`decode`](Self::decode): call it after each [`filled`](Self::filled), as the front
-    /// ends do, or the count may predate the header. The frame's bytes are kept and its clock
-    /// restarts at `now`: a later read resumes the same frame with a fresh deadline.
+    /// [`FrameError::TimedOut`] once it has, with the frame's byte counts, the time spent
+    /// waiting for them and the bound it hit. Never while the clock is paused. `expected`
+    /// comes from the last [`decode`](Self::decode): call it after each
+    /// [`filled`](Self::filled), as the front ends do, or the count may predate the header.
+    /// The frame's bytes are kept and its clock restarts, paused: the next wait resumes the
+    /// same frame with a fresh deadline.
     ///
     /// # Examples
     ///
@@ -479,7 +499,7 @@ impl ReadState {
     ///
     /// let mut state = ReadState::new(FrameConfig::default())?;
     /// let t0 = Instant::now();
-    /// state.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))), t0);
+    /// state.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))));
     /// state.read_buf()?[..5].copy_from_slice(b"\x00\x00\x00\x09a");
     /// state.filled(5, || t0);
     /// assert_eq!(state.decode()?, None);
@@ -499,24 +519,54 @@ impl ReadState {
         let (Some(deadline), Some(clock)) = (self.frame_deadline, self.clock) else {
             return Ok(());
         };
-        if now < deadline.deadline(clock.started, clock.received) {
+        let Wait::Since(since) = clock.wait else {
+            return Ok(()); // nobody is waiting: the application's time is not the peer's
+        };
+        if now < deadline.deadline(since, clock.received) {
             return Ok(());
         }
-        self.clock = Some(Clock {
-            started: now,
-            received: 0,
-        });
+        self.clock = Some(Clock::paused(0));
         let (expected, received) = self.decoder.progress(self.end - self.start, self.needed);
         Err(FrameError::TimedOut {
             expected,
             received,
-            elapsed: now.saturating_duration_since(clock.started),
+            elapsed: clock.elapsed(now),
             limit: deadline.limit_hit(clock.received),
         })
     }
 
-    /// Sets how long a frame may take from its first byte to its last; `None` removes the
-    /// bound. A frame already in progress is timed from `now`.
+    /// Sets how long a frame may take from its first byte to its last, counted in waiting
+    /// time (see [`resume_clock`](Self::resume_clock)); `None` removes the bound. A frame
+    /// already in progress starts afresh: its time counts from the next wait for its bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lenframe::{FrameConfig, FrameDeadline, ReadState};
+    ///
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// let rate = FrameDeadline::with_rate(Duration::from_secs(1), 1 << 20, Duration::from_secs(30));
+    /// state.set_frame_deadline(Some(rate));
+    /// assert_eq!(state.frame_deadline(), Some(rate));
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn set_frame_deadline(&mut self, deadline: Option<FrameDeadline>) {
+        self.frame_deadline = deadline;
+        // A frame in progress starts afresh: its time is counted from the next wait.
+        self.clock = (deadline.is_some() && self.in_frame())
+            .then(|| Clock::paused((self.end - self.start) as u64));
+    }
+
+    /// Starts the current frame's clock again: a front end is about to wait for its bytes.
+    ///
+    /// A frame's time is the time front ends spend waiting for its bytes, never the time
+    /// the application spends between calls: bytes that arrived with the previous frame
+    /// start the next frame's clock paused, and [`pause_clock`](Self::pause_clock) stops it
+    /// when a front end returns (or a future is dropped) without the frame. Call this before
+    /// each wait for bytes; [`filled`](Self::filled) resumes the clock too, so a front end
+    /// that forgets is cut no later than it would be by bytes arriving. `now` is called only
+    /// when a paused clock starts.
     ///
     /// # Examples
     ///
@@ -524,24 +574,60 @@ impl ReadState {
     /// use std::time::{Duration, Instant};
     /// use lenframe::{FrameConfig, FrameDeadline, ReadState};
     ///
+    /// let second = Duration::from_secs(1);
     /// let mut state = ReadState::new(FrameConfig::default())?;
-    /// let rate = FrameDeadline::with_rate(Duration::from_secs(1), 1 << 20, Duration::from_secs(30));
-    /// state.set_frame_deadline(Some(rate), Instant::now());
-    /// assert_eq!(state.frame_deadline(), Some(rate));
-    /// # Ok::<(), lenframe::ConfigError>(())
+    /// state.set_frame_deadline(Some(FrameDeadline::fixed(second)));
+    /// // One read brings a whole frame and the first byte of the next.
+    /// let wire = b"\x00\x00\x00\x01a\x00";
+    /// state.read_buf()?[..6].copy_from_slice(wire);
+    /// let t0 = Instant::now();
+    /// state.filled(6, || t0);
+    /// assert!(state.decode()?.is_some());
+    /// assert_eq!(state.decode()?, None);
+    /// // The application handles "a" for an hour; the next frame's clock does not run...
+    /// assert_eq!(state.deadline(), None);
+    /// // ...until a front end waits for the rest of it.
+    /// let t1 = t0 + 3600 * second;
+    /// state.resume_clock(|| t1);
+    /// assert_eq!(state.deadline(), Some(t1 + second));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn set_frame_deadline(&mut self, deadline: Option<FrameDeadline>, now: Instant) {
-        self.frame_deadline = deadline;
-        // Bytes buffered so far are taken as arrived now: reads made without a deadline
-        // were not timed.
-        self.last_fill = Some(now);
-        if deadline.is_none() {
-            self.clock = None;
-        } else if self.clock.is_none() && self.in_frame() {
-            self.clock = Some(Clock {
-                started: now,
-                received: (self.end - self.start) as u64,
-            });
+    #[inline]
+    pub fn resume_clock(&mut self, now: impl FnOnce() -> Instant) {
+        if let Some(clock) = &mut self.clock {
+            clock.resume(now);
+        }
+    }
+
+    /// Stops the current frame's clock: the front end returns without the frame (a
+    /// transient error such as `WouldBlock`, or a dropped future), and the time until the
+    /// next [`resume_clock`](Self::resume_clock) is the application's, not the peer's. `now`
+    /// is called only when a running clock stops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use lenframe::{FrameConfig, FrameDeadline, ReadState};
+    ///
+    /// let ms = Duration::from_millis;
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// state.set_frame_deadline(Some(FrameDeadline::fixed(ms(100))));
+    /// let t0 = Instant::now();
+    /// state.read_buf()?[0] = 0;
+    /// state.filled(1, || t0);
+    /// state.pause_clock(|| t0 + ms(30)); // waited 30 ms, then gave up for now
+    /// assert_eq!(state.frame_elapsed(t0 + ms(500)), Some(ms(30)));
+    /// state.resume_clock(|| t0 + ms(500));
+    /// assert_eq!(state.deadline(), Some(t0 + ms(570))); // 70 ms left
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn pause_clock(&mut self, now: impl FnOnce() -> Instant) {
+        if let Some(clock) = &mut self.clock {
+            if let Wait::Since(since) = clock.wait {
+                clock.wait = Wait::Paused(now().saturating_duration_since(since));
+            }
         }
     }
 
@@ -595,7 +681,7 @@ impl ReadState {
     /// # Ok::<(), lenframe::ConfigError>(())
     /// ```
     pub fn set_shrink_to(&mut self, capacity: Option<usize>) {
-        self.shrink_to = capacity.map(|c| c.max(self.step));
+        self.retention.set_keep(capacity.map(|c| c.max(self.step)));
     }
 
     /// The capacity the buffer shrinks back to, if it does.
@@ -604,7 +690,7 @@ impl ReadState {
     ///
     /// See [`set_shrink_to`](Self::set_shrink_to).
     pub fn shrink_to(&self) -> Option<usize> {
-        self.shrink_to
+        self.retention.keep()
     }
 
     /// Charges every byte the buffer grows beyond its first step to `budget`; `None` stops
@@ -628,8 +714,7 @@ impl ReadState {
     /// ```
     pub fn set_budget(&mut self, budget: Option<MemoryBudget>) -> Result<(), FrameError> {
         let held = self.buf.len().saturating_sub(self.step);
-        self.charge = budget.map(|b| b.try_charge(held)).transpose()?;
-        Ok(())
+        recharge(&mut self.charge, budget, held)
     }
 
     /// The configuration in use.
@@ -695,8 +780,10 @@ impl ReadState {
         self.step
     }
 
-    /// The time since the current frame's first byte, if a deadline is set and a frame is in
-    /// progress.
+    /// The time spent waiting for the current frame's bytes, if a deadline is set and a frame
+    /// is in progress: from its first byte (or the first wait for the rest of it), not
+    /// counting the time between [`pause_clock`](Self::pause_clock) and
+    /// [`resume_clock`](Self::resume_clock).
     ///
     /// # Examples
     ///
@@ -706,15 +793,109 @@ impl ReadState {
     ///
     /// let mut state = ReadState::new(FrameConfig::default())?;
     /// let t0 = Instant::now();
-    /// state.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))), t0);
+    /// state.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))));
     /// state.read_buf()?[0] = 0;
     /// state.filled(1, || t0);
     /// assert_eq!(state.frame_elapsed(t0 + Duration::from_millis(5)), Some(Duration::from_millis(5)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn frame_elapsed(&self, now: Instant) -> Option<Duration> {
-        self.clock
-            .map(|clock| now.saturating_duration_since(clock.started))
+        self.clock.map(|clock| clock.elapsed(now))
+    }
+
+    /// Whether a whole frame is buffered: the next [`decode`](Self::decode) returns it
+    /// without another read. `false` when more bytes are needed, and when `decode` would
+    /// return an error.
+    ///
+    /// A front end shutting down drains with it: frames already received are handled,
+    /// nothing more is read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use lenframe::{FrameConfig, ReadState};
+    ///
+    /// let mut state = ReadState::new(FrameConfig::default())?;
+    /// let wire = b"\x00\x00\x00\x01a\x00\x00\x00\x02b";
+    /// state.read_buf()?[..wire.len()].copy_from_slice(wire);
+    /// state.filled(wire.len(), Instant::now);
+    /// assert!(state.has_frame());
+    /// let range = state.decode()?.unwrap();
+    /// assert_eq!(state.frame(range), b"a");
+    /// assert!(!state.has_frame()); // the second frame lacks a byte
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn has_frame(&self) -> bool {
+        self.decoder.has_frame(&self.buf[self.start..self.end])
+    }
+
+    /// Gives away the buffer holding the frame [`decode`](Self::decode) just returned at
+    /// `range`, without copying it, together with the [`Charge`] for the buffer's memory when
+    /// a [`MemoryBudget`] is set: the buffer's bytes stay charged (all of them beyond the
+    /// first step, as while the state held them) until the charge is dropped. The frame is
+    /// `buffer[range]`. The state goes on with a fresh buffer of one step, into which the
+    /// bytes received after the frame are copied.
+    ///
+    /// `None`, with nothing changed, when the frame is not larger than one step
+    /// ([`capacity_step`](Self::capacity_step)), or more than one step of bytes follows it
+    /// in the buffer: copying the frame out of [`frame`](Self::frame) then costs less than a
+    /// fresh buffer, or keeps the bytes that follow it from moving.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use lenframe::{FrameConfig, MemoryBudget, ReadState};
+    ///
+    /// let budget = MemoryBudget::new(1 << 20);
+    /// let mut state = ReadState::with_capacity(FrameConfig::default(), 16)?;
+    /// state.set_budget(Some(budget.clone()))?;
+    /// let mut wire = vec![0, 0, 0, 100];
+    /// wire.resize(104, 7);
+    /// wire.extend_from_slice(b"\x00\x00\x00\x01!"); // a small frame follows
+    /// let mut at = 0;
+    /// let range = loop {
+    ///     if let Some(range) = state.decode()? {
+    ///         break range;
+    ///     }
+    ///     let room = state.read_buf()?;
+    ///     let n = room.len().min(wire.len() - at);
+    ///     room[..n].copy_from_slice(&wire[at..at + n]);
+    ///     state.filled(n, Instant::now);
+    ///     at += n;
+    /// };
+    /// let (buffer, charge) = state.take_buffer(&range).expect("100 bytes is over one step");
+    /// assert_eq!(buffer[range], [7; 100]);
+    /// let charged = charge.as_ref().map_or(0, |c| c.bytes());
+    /// assert_eq!(budget.in_use(), charged); // the fresh buffer's first step is free
+    /// assert!(charged > 0);
+    /// drop((buffer, charge));
+    /// assert_eq!(budget.in_use(), 0);
+    /// // The state goes on with what followed the frame.
+    /// let rest = &wire[at..];
+    /// state.read_buf()?[..rest.len()].copy_from_slice(rest);
+    /// state.filled(rest.len(), Instant::now);
+    /// let range = state.decode()?.unwrap();
+    /// assert_eq!(state.frame(range.clone()), b"!");
+    /// assert!(state.take_buffer(&range).is_none()); // small: copy it
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn take_buffer(&mut self, range: &Range<usize>) -> Option<(Vec<u8>, Option<Charge>)> {
+        let rest = self.end - self.start;
+        if range.len() <= self.step || rest > self.step || range.end > self.buf.len() {
+            return None;
+        }
+        let mut fresh = Vec::new();
+        if rest > 0 {
+            fresh.resize(self.step, 0);
+            fresh[..rest].copy_from_slice(&self.buf[self.start..self.end]);
+        }
+        (self.start, self.end) = (0, rest);
+        let buffer = std::mem::replace(&mut self.buf, fresh);
+        // The fresh buffer is within the first step, which is free.
+        let charge = self.charge.as_mut().map(Charge::take);
+        Some((buffer, charge))
     }
 }
 
@@ -782,6 +963,7 @@ mod tests {
     #[test]
     fn growth_doubles_while_full_and_stops_at_the_frame() {
         let mut s = state();
+        s.set_shrink_to(None);
         let frames = feed(&mut s, &frame(200));
         assert_eq!(frames, [200]);
         // 16, 32, 64, 128, then the 76 bytes the 204-byte frame still needed.
@@ -798,11 +980,24 @@ mod tests {
     }
 
     #[test]
-    fn memory_is_given_back_after_a_large_frame_at_the_next_read() {
+    fn memory_is_given_back_when_the_next_frame_is_asked_for() {
         let mut s = state();
-        assert_eq!(feed(&mut s, &frame(1000)), [1000]);
-        assert_eq!(s.capacity(), 1004);
-        s.read_buf().unwrap();
+        let wire = frame(1000);
+        let mut at = 0;
+        let range = loop {
+            if let Some(range) = s.decode().unwrap() {
+                break range;
+            }
+            let room = s.read_buf().unwrap();
+            let n = room.len().min(wire.len() - at);
+            room[..n].copy_from_slice(&wire[at..at + n]);
+            s.filled(n, Instant::now);
+            at += n;
+        };
+        // Held while the frame may still be borrowed...
+        assert_eq!((range.len(), s.capacity()), (1000, 1004));
+        // ...and given back as soon as the next frame is asked for, before any read.
+        assert_eq!(s.decode().unwrap(), None);
         assert_eq!(s.capacity(), 2 * STEP);
         assert_eq!(feed(&mut s, &frame(3)), [3]);
         assert_eq!(s.capacity(), 2 * STEP);
@@ -908,7 +1103,7 @@ mod tests {
         let mut s = state();
         let t0 = Instant::now();
         let second = Duration::from_secs(1);
-        s.set_frame_deadline(Some(FrameDeadline::fixed(second)), t0);
+        s.set_frame_deadline(Some(FrameDeadline::fixed(second)));
         assert_eq!(s.deadline(), None);
         assert!(s.check_deadline(t0 + 100 * second).is_ok()); // idle: never cut
         let wire = frame(3);
@@ -923,27 +1118,94 @@ mod tests {
             FrameError::TimedOut { expected: 4, received: 2, elapsed, limit: TimeLimit::Fixed(l) }
                 if elapsed == second && l == second
         ));
-        // The clock restarted: a fresh second from the timeout.
-        assert_eq!(s.deadline(), Some(t1 + 2 * second));
+        // The clock restarted, paused: a fresh second from the next wait.
+        assert_eq!(s.deadline(), None);
+        assert!(s.check_deadline(t1 + 9 * second).is_ok());
+        s.resume_clock(|| t1 + 9 * second);
+        assert_eq!(s.deadline(), Some(t1 + 10 * second));
         s.read_buf().unwrap()[..5].copy_from_slice(&wire[2..]);
-        s.filled(5, || t1 + 2 * second);
+        s.filled(5, || unreachable!("a running clock needs no time"));
         assert_eq!(s.decode().unwrap().map(|r| r.len()), Some(3));
         assert_eq!(s.deadline(), None);
     }
 
     #[test]
-    fn leftover_bytes_start_the_next_frame_when_they_arrived() {
+    fn leftover_bytes_start_the_next_frame_paused_until_a_wait() {
         let mut s = state();
         let t0 = Instant::now();
         let second = Duration::from_secs(1);
-        s.set_frame_deadline(Some(FrameDeadline::fixed(second)), t0);
+        s.set_frame_deadline(Some(FrameDeadline::fixed(second)));
         let mut wire = frame(1);
         wire.extend(&frame(1)[..2]);
         s.read_buf().unwrap()[..wire.len()].copy_from_slice(&wire);
         s.filled(wire.len(), || t0);
         assert!(s.decode().unwrap().is_some());
         assert_eq!(s.decode().unwrap(), None);
+        // The application's time with the first frame is not the second frame's.
+        assert_eq!(s.deadline(), None);
+        assert!(s.check_deadline(t0 + 50 * second).is_ok());
+        assert_eq!(s.frame_elapsed(t0 + 50 * second), Some(Duration::ZERO));
+        s.resume_clock(|| t0 + 50 * second);
+        assert_eq!(s.deadline(), Some(t0 + 51 * second));
+    }
+
+    #[test]
+    fn waiting_time_adds_up_over_pauses_and_a_pause_never_times_out() {
+        let mut s = state();
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        s.set_frame_deadline(Some(FrameDeadline::fixed(ms(100))));
+        s.read_buf().unwrap()[..2].copy_from_slice(&frame(3)[..2]);
+        s.filled(2, || t0);
+        assert_eq!(s.decode().unwrap(), None);
+        s.pause_clock(|| t0 + ms(40));
+        s.pause_clock(|| unreachable!("a paused clock needs no time"));
+        assert!(s.check_deadline(t0 + ms(1000)).is_ok());
+        s.resume_clock(|| t0 + ms(1000));
+        s.resume_clock(|| unreachable!("a running clock needs no time"));
+        assert_eq!(s.frame_elapsed(t0 + ms(1050)), Some(ms(90)));
+        assert_eq!(s.deadline(), Some(t0 + ms(1060)));
+        assert!(matches!(
+            s.check_deadline(t0 + ms(1060)),
+            Err(FrameError::TimedOut { expected: 4, received: 2, elapsed, .. }) if elapsed == ms(100)
+        ));
+    }
+
+    #[test]
+    fn a_new_deadline_times_a_frame_in_progress_afresh() {
+        let mut s = state();
+        let t0 = Instant::now();
+        let second = Duration::from_secs(1);
+        s.set_frame_deadline(Some(FrameDeadline::fixed(second)));
+        s.read_buf().unwrap()[..2].copy_from_slice(&frame(3)[..2]);
+        s.filled(2, || t0);
         assert_eq!(s.deadline(), Some(t0 + second));
+        s.set_frame_deadline(Some(FrameDeadline::fixed(2 * second)));
+        assert_eq!(s.frame_elapsed(t0 + 5 * second), Some(Duration::ZERO));
+        s.resume_clock(|| t0 + 5 * second);
+        assert_eq!(s.deadline(), Some(t0 + 7 * second));
+        s.set_frame_deadline(None);
+        assert_eq!((s.deadline(), s.frame_elapsed(t0)), (None, None));
+    }
+
+    #[test]
+    fn setting_the_same_budget_again_never_fails() {
+        let budget = MemoryBudget::new(100);
+        let mut s = state();
+        s.set_budget(Some(budget.clone())).unwrap();
+        feed(&mut s, &frame(100)[..90]); // grows to 128: 112 over the free step
+        assert_eq!(budget.in_use(), s.capacity() - STEP);
+        let full = budget.try_charge(budget.available()).unwrap();
+        s.set_budget(Some(budget.clone())).unwrap();
+        assert_eq!(budget.in_use(), budget.limit());
+        drop(full);
+        // Another budget that cannot cover the buffer is refused, and the old one kept.
+        let small = MemoryBudget::new(1);
+        assert!(matches!(
+            s.set_budget(Some(small.clone())),
+            Err(FrameError::OverBudget { limit: 1, .. })
+        ));
+        assert_eq!((budget.in_use(), small.in_use()), (s.capacity() - STEP, 0));
     }
 
     #[test]
@@ -959,7 +1221,7 @@ mod tests {
         ] {
             let mut s = ReadState::with_capacity(FrameConfig::default(), 4096).unwrap();
             let t0 = Instant::now();
-            s.set_frame_deadline(Some(rate(cap)), t0);
+            s.set_frame_deadline(Some(rate(cap)));
             for k in 0..5 {
                 let now = t0 + secs(k);
                 s.check_deadline(now).unwrap();

@@ -1,6 +1,7 @@
 //! `FrameReader`: frames from any `std::io::Read`, a blocking front end over [`ReadState`].
 
 use std::io::{self, Read};
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use crate::error::is_transient;
@@ -172,26 +173,45 @@ impl<R: Read> FrameReader<R> {
     /// See the [type-level documentation](Self#errors-and-resumption).
     #[inline]
     pub fn read_frame(&mut self) -> Result<Option<&[u8]>, FrameError> {
-        let range = loop {
-            if let Some(range) = self.state.decode()? {
-                break range;
-            }
-            if self.fill()? == 0 {
-                match self.state.end_of_stream()? {
-                    Some(range) => break range,
-                    None => return Ok(None),
-                }
-            }
+        let range = match self.state.decode()? {
+            Some(range) => range,
+            None => match self.read_more()? {
+                Some(range) => range,
+                None => return Ok(None),
+            },
         };
         Ok(Some(self.state.frame(range)))
     }
 
+    /// Reads until a frame is whole or the stream ends. The frame's clock runs only in
+    /// here, and the socket leaves with its own read timeout.
+    #[inline(never)]
+    fn read_more(&mut self) -> Result<Option<Range<usize>>, FrameError> {
+        self.state.resume_clock(Instant::now);
+        let result = self.read_until_frame();
+        if result.is_err() {
+            self.state.pause_clock(Instant::now);
+        }
+        self.restore_socket_timeout();
+        result
+    }
+
+    fn read_until_frame(&mut self) -> Result<Option<Range<usize>>, FrameError> {
+        loop {
+            if self.fill()? == 0 {
+                return self.state.end_of_stream();
+            }
+            if let Some(range) = self.state.decode()? {
+                return Ok(Some(range));
+            }
+        }
+    }
+
     /// Reads once into the buffer; retries `Interrupted`. Returns the bytes read, 0 at the
     /// end of the stream.
-    #[inline(never)]
     fn fill(&mut self) -> Result<usize, FrameError> {
         loop {
-            self.arm_socket_timeout()?;
+            let armed = self.arm_socket_timeout()?;
             match self.inner.read(self.state.read_buf()?) {
                 Ok(n) => {
                     self.state.filled(n, Instant::now);
@@ -199,7 +219,15 @@ impl<R: Read> FrameReader<R> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if is_transient(e.kind()) => {
-                    self.state.check_deadline(Instant::now())?;
+                    // Only a read that found nothing can tell that the peer is late.
+                    let now = Instant::now();
+                    self.state.check_deadline(now)?;
+                    // The kernel rounds the socket's timeout to its tick and may wake a tick
+                    // before the deadline: wait out the rest rather than report `WouldBlock`.
+                    // A non-blocking stream answers at once and is not waited for.
+                    if armed.is_some_and(|(at, wait)| now.duration_since(at) >= wait / 2) {
+                        continue;
+                    }
                     return Err(FrameError::Io(e));
                 }
                 Err(e) => return Err(FrameError::Io(e)),
@@ -207,25 +235,31 @@ impl<R: Read> FrameReader<R> {
         }
     }
 
-    /// Before a read: sets the socket's timeout to the time left of the frame's deadline
-    /// while a frame is in progress, and back to the socket's own timeout between frames.
-    fn arm_socket_timeout(&mut self) -> Result<(), FrameError> {
-        let Some(socket) = &mut self.socket else {
-            return Ok(());
+    /// Before a read inside a frame: sets the socket's timeout to the time left of the
+    /// frame's deadline (at least a microsecond, so that bytes already there are still read
+    /// after it passed). Returns when and for how long, if the deadline (not the socket's
+    /// own, shorter timeout) bounds the read.
+    fn arm_socket_timeout(&mut self) -> Result<Option<(Instant, Duration)>, FrameError> {
+        let (Some(socket), Some(deadline)) = (&mut self.socket, self.state.deadline()) else {
+            return Ok(None);
         };
-        let wanted = match self.state.deadline() {
-            Some(deadline) => {
-                let now = Instant::now();
-                self.state.check_deadline(now)?;
-                let left = deadline.saturating_duration_since(now);
-                Some(socket.own.map_or(left, |own| own.min(left)))
-            }
-            None if socket.changed => socket.own,
-            None => return Ok(()),
-        };
+        let now = Instant::now();
+        let left = deadline
+            .saturating_duration_since(now)
+            .max(Duration::from_micros(1));
+        let own_first = socket.own.is_some_and(|own| own < left);
+        let wanted = if own_first { socket.own } else { Some(left) };
         (socket.set)(&self.inner, wanted)?;
         socket.changed = wanted != socket.own;
-        Ok(())
+        Ok((!own_first).then_some((now, left)))
+    }
+
+    /// Puts the socket's own read timeout back, if a frame's deadline changed it.
+    fn restore_socket_timeout(&mut self) {
+        if let Some(socket) = self.socket.as_mut().filter(|s| s.changed) {
+            // Best effort: on failure it is tried again after the next frame.
+            socket.changed = (socket.set)(&self.inner, socket.own).is_err();
+        }
     }
 
     /// Charges every byte the buffer grows beyond its first step to `budget`, shared with
@@ -329,34 +363,139 @@ impl<R: Read> FrameReader<R> {
         &mut self.inner
     }
 
-    /// The underlying reader. Bytes buffered and not yet returned as frames are dropped; see
-    /// [`read_buffer`](Self::read_buffer).
-    pub fn into_inner(self) -> R {
+    /// The underlying reader, with the read timeout it had when lent. Bytes buffered and not
+    /// yet returned as frames are dropped: [`into_parts`](Self::into_parts) keeps them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::FrameReader;
+    ///
+    /// let mut reader = FrameReader::new(&b"\x00\x00\x00\x01a"[..]);
+    /// assert_eq!(reader.read_frame()?, Some(&b"a"[..]));
+    /// assert!(reader.into_inner().is_empty());
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn into_inner(mut self) -> R {
+        self.restore_socket_timeout();
         self.inner
+    }
+
+    /// Takes the reader apart without losing a byte: the underlying reader (with the read
+    /// timeout it had when lent) and the bytes read from it but not yet returned as frames:
+    /// the start of the next frame, or whatever follows the framed part of a protocol (the
+    /// first bytes of a TLS handshake after a STARTTLS-style upgrade). Read those before
+    /// reading the stream again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use lenframe::FrameReader;
+    ///
+    /// // A framed handshake, then the raw protocol, arriving in one read.
+    /// let mut reader = FrameReader::new(&b"\x00\x00\x00\x05hello RAW BYTES"[..]);
+    /// assert_eq!(reader.read_frame()?, Some(&b"hello"[..]));
+    /// let (mut stream, buffered) = reader.into_parts();
+    /// let mut raw = buffered;
+    /// stream.read_to_end(&mut raw)?;
+    /// assert_eq!(raw, b" RAW BYTES");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_parts(mut self) -> (R, Vec<u8>) {
+        self.restore_socket_timeout();
+        let buffered = self.state.read_buffer().to_vec();
+        (self.inner, buffered)
+    }
+
+    /// Whether a whole frame is buffered: the next [`read_frame`](Self::read_frame) returns
+    /// it without reading from the stream. See [`next_buffered`](Self::next_buffered).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wire: &[u8] = b"\x00\x00\x00\x01a\x00\x00\x00\x01b";
+    /// let mut reader = lenframe::FrameReader::new(wire);
+    /// assert!(!reader.has_frame()); // nothing read yet
+    /// assert_eq!(reader.read_frame()?, Some(&b"a"[..]));
+    /// assert!(reader.has_frame()); // "b" came in the same read
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn has_frame(&self) -> bool {
+        self.state.has_frame()
+    }
+
+    /// The next frame if it is already buffered, without reading from the stream:
+    /// `Ok(None)` when no whole frame is. For a graceful shutdown: stop reading, then
+    /// handle every request already received.
+    ///
+    /// # Errors
+    ///
+    /// The decoding errors of [`read_frame`](Self::read_frame): [`FrameError::TooLarge`],
+    /// [`FrameError::InvalidHeader`], [`FrameError::ChecksumMismatch`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wire: &[u8] = b"\x00\x00\x00\x01a\x00\x00\x00\x01b\x00\x00";
+    /// let mut reader = lenframe::FrameReader::new(wire);
+    /// assert_eq!(reader.read_frame()?, Some(&b"a"[..]));
+    /// // Shutting down: drain what was received, read nothing more.
+    /// let mut drained = Vec::new();
+    /// while let Some(frame) = reader.next_buffered()? {
+    ///     drained.push(frame.to_vec());
+    /// }
+    /// assert_eq!(drained, [b"b".to_vec()]);
+    /// assert_eq!(reader.read_buffer(), b"\x00\x00"); // half a header: not a request
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn next_buffered(&mut self) -> Result<Option<&[u8]>, FrameError> {
+        Ok(self.state.decode()?.map(|range| self.state.frame(range)))
+    }
+
+    /// The read side's state: buffer, capacity, deadline and memory settings
+    /// ([`ReadState::read_buffer`], [`ReadState::capacity`], ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = lenframe::FrameReader::new(&b""[..]);
+    /// assert_eq!(reader.state().capacity(), 0); // nothing allocated before the first read
+    /// ```
+    pub fn state(&self) -> &ReadState {
+        &self.state
     }
 }
 
 impl<R: Read + ReadTimeout> FrameReader<R> {
-    /// Bounds the time from a frame's first byte to its last; `None` removes the bound.
-    /// The same as [`set_frame_deadline`](Self::set_frame_deadline) with
-    /// [`FrameDeadline::fixed`].
+    /// Bounds the time a frame may take; `None` removes the bound. The same as
+    /// [`set_frame_deadline`](Self::set_frame_deadline) with [`FrameDeadline::fixed`].
     ///
-    /// A peer that trickles a frame slower than this is cut off with
-    /// [`FrameError::TimedOut`], which says how many bytes came; the socket's own read
-    /// timeout cannot do that, since it restarts on every read. Time between frames is not
-    /// counted, so a quiet connection is never cut off. The bytes received are kept: the
-    /// next call resumes the same frame with a fresh deadline. A zero duration cuts off
-    /// every frame that does not arrive whole in one read.
+    /// A frame's time is the time [`read_frame`](Self::read_frame) spends waiting for its
+    /// bytes, from the first of them (or from the first wait for the rest of a frame whose
+    /// first bytes came with the previous one). A peer that trickles a frame slower than
+    /// this is cut off with [`FrameError::TimedOut`], which says how many bytes came; the
+    /// socket's own read timeout cannot do that, since it restarts on every read. Time
+    /// between frames is not counted, so a quiet connection is never cut off, and neither
+    /// is time the application spends between calls, so a slow handler never makes a
+    /// pipelining peer late. The deadline is only ever found passed by a read that found
+    /// nothing: bytes already there are read first. The bytes received are kept: the next
+    /// call resumes the same frame with a fresh deadline. A zero duration cuts off every
+    /// frame whose bytes are not already there when they are read.
     pub fn set_frame_timeout(&mut self, timeout: Option<Duration>) {
         self.set_frame_deadline(timeout.map(FrameDeadline::fixed));
     }
 
-    /// Bounds the time from a frame's first byte to its last, fixed or earned by progress
-    /// at a minimum rate ([`FrameDeadline::with_rate`]); `None` removes the bound.
+    /// Bounds the time a frame may take, fixed or earned by progress at a minimum rate
+    /// ([`FrameDeadline::with_rate`]); `None` removes the bound. Time is counted as for
+    /// [`set_frame_timeout`](Self::set_frame_timeout); a frame already in progress starts
+    /// afresh.
     ///
     /// The reader sets the socket's read timeout to the time left before each read inside a
-    /// frame, and puts the socket's own timeout (read now) back between frames; a timeout
-    /// set on the socket later through [`get_mut`](Self::get_mut) is not seen.
+    /// frame, and puts the socket's own timeout (read now) back before `read_frame` returns,
+    /// so between calls (and after [`into_inner`](Self::into_inner),
+    /// [`into_parts`](Self::into_parts) or drop) the socket is as it was lent; a timeout set
+    /// on the socket later through [`get_mut`](Self::get_mut) is not seen.
     ///
     /// # Examples
     ///
@@ -378,20 +517,17 @@ impl<R: Read + ReadTimeout> FrameReader<R> {
         fn set<R: ReadTimeout>(r: &R, t: Option<Duration>) -> io::Result<()> {
             r.set_read_timeout(t)
         }
-        self.state.set_frame_deadline(deadline, Instant::now());
-        let previous = self.socket.take();
+        self.state.set_frame_deadline(deadline);
         if deadline.is_none() {
-            if let Some(s) = previous.filter(|s| s.changed) {
-                // Best effort: the next read would otherwise run under a frame's deadline.
-                let _ = self.inner.set_read_timeout(s.own);
-            }
-            return;
+            self.restore_socket_timeout();
+            self.socket = None;
+        } else if self.socket.is_none() {
+            self.socket = Some(SocketTimeout {
+                own: self.inner.read_timeout().unwrap_or(None),
+                set: set::<R>,
+                changed: false,
+            });
         }
-        self.socket = Some(previous.unwrap_or_else(|| SocketTimeout {
-            own: self.inner.read_timeout().unwrap_or(None),
-            set: set::<R>,
-            changed: false,
-        }));
     }
 }
 

@@ -3,9 +3,11 @@
 
 use std::io::{self, IoSlice};
 
+use crate::budget::{recharge, Charge, MemoryBudget};
 use crate::config::FrameConfig;
 use crate::encoder::{FrameEncoder, Trailer};
 use crate::error::{is_transient, ConfigError, FrameError};
+use crate::retention::Retention;
 use crate::stats::FrameStats;
 
 /// The default size up to which a writer gathers small frames before writing.
@@ -55,8 +57,22 @@ pub struct WriteState {
     buf: Vec<u8>,
     written: usize,
     capacity: usize,
-    poisoned: bool,
+    flow: Flow,
     stats: FrameStats,
+    /// How much of a buffer grown by the rest of a large frame is kept once it is written.
+    retention: Retention,
+    charge: Option<Charge>,
+}
+
+/// Whether the state takes new frames.
+#[derive(Debug, Clone, Copy)]
+enum Flow {
+    Open,
+    /// A large frame of `len` payload bytes was begun and has no outcome yet.
+    Large {
+        len: usize,
+    },
+    Poisoned,
 }
 
 /// What [`WriteState::accept`] did with a frame.
@@ -155,8 +171,10 @@ impl WriteState {
             buf: Vec::new(),
             written: 0,
             capacity,
-            poisoned: false,
+            flow: Flow::Open,
             stats: FrameStats::default(),
+            retention: Retention::new(Some(capacity.saturating_mul(2))),
+            charge: None,
         })
     }
 
@@ -166,7 +184,8 @@ impl WriteState {
     /// # Errors
     ///
     /// [`FrameError::TooLarge`] / [`FrameError::TooShort`] for a payload the layout refuses,
-    /// [`FrameError::Poisoned`] after a hard failure. Nothing is accepted then.
+    /// [`FrameError::Poisoned`] after a hard failure, [`FrameError::WriteUnfinished`] while
+    /// a large frame begun earlier has no outcome. Nothing is accepted then.
     ///
     /// # Examples
     ///
@@ -183,9 +202,7 @@ impl WriteState {
     // and a call would cost as much again in moves of the result.
     #[inline(always)]
     pub fn accept(&mut self, payload: &[u8]) -> Result<Accept, FrameError> {
-        if self.poisoned {
-            return Err(FrameError::Poisoned);
-        }
+        self.check_usable()?;
         let field = self.encoder.field_value(payload.len())?;
         let trailer_len = self.encoder.trailer_len();
         let frame_len = self.encoder.header_len(field) + payload.len() + trailer_len;
@@ -232,6 +249,7 @@ impl WriteState {
         let header = self.encoder.header(payload.len())?;
         let mark = self.buf.len();
         header.write_into(&mut self.buf);
+        self.flow = Flow::Large { len: payload.len() };
         Ok(LargeWrite {
             mark,
             sent: 0,
@@ -323,8 +341,9 @@ impl WriteState {
                     return None;
                 }
                 large.done = true;
-                self.clear();
+                self.flow = Flow::Open;
                 self.count(payload.len());
+                self.clear();
                 return Some(Ok(()));
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return None,
@@ -335,7 +354,7 @@ impl WriteState {
             true if is_transient(err.kind()) => Ok(()),
             true => {
                 // Part of the frame is out and the rest never will be.
-                self.poisoned = true;
+                self.flow = Flow::Poisoned;
                 Err(FrameError::Io(err))
             }
             // Nothing of this frame went out: report the error for the bytes accepted
@@ -365,13 +384,25 @@ impl WriteState {
             return true;
         }
         large.done = true;
+        self.flow = Flow::Open;
         if self.written <= large.mark {
             self.buf.truncate(large.mark);
             return false;
         }
-        self.buf
-            .extend_from_slice(payload.get(large.sent..).unwrap_or_default());
-        self.buf.extend_from_slice(large.trailer_rest());
+        let (rest, trailer) = (
+            payload.get(large.sent..).unwrap_or_default(),
+            large.trailer_rest(),
+        );
+        let old = self.buf.capacity();
+        self.buf.reserve_exact(rest.len() + trailer.len());
+        self.buf.extend_from_slice(rest);
+        self.buf.extend_from_slice(trailer);
+        self.retention
+            .grow(old, self.buf.capacity(), self.stats.frames);
+        if let Some(charge) = &mut self.charge {
+            // The rest must go out whatever the budget says: it is charged even past it.
+            charge.force(self.buf.capacity().saturating_sub(self.capacity));
+        }
         self.count(payload.len());
         true
     }
@@ -424,11 +455,14 @@ impl WriteState {
         }
     }
 
-    /// Refuses everything if the state is poisoned.
+    /// Refuses everything while the state is poisoned or a large frame is unfinished.
     ///
     /// # Errors
     ///
-    /// [`FrameError::Poisoned`] after an earlier hard failure.
+    /// [`FrameError::Poisoned`] after an earlier hard failure;
+    /// [`FrameError::WriteUnfinished`] between [`begin_large`](Self::begin_large) and the
+    /// frame's outcome (from [`large_progress`](Self::large_progress) or
+    /// [`large_stop`](Self::large_stop)).
     ///
     /// # Examples
     ///
@@ -437,23 +471,43 @@ impl WriteState {
     /// assert!(state.check_usable().is_ok());
     /// # Ok::<(), lenframe::ConfigError>(())
     /// ```
+    #[inline]
     pub fn check_usable(&self) -> Result<(), FrameError> {
-        if self.poisoned {
-            return Err(FrameError::Poisoned);
+        match self.flow {
+            Flow::Open => Ok(()),
+            Flow::Large { len } => Err(FrameError::WriteUnfinished { len }),
+            Flow::Poisoned => Err(FrameError::Poisoned),
         }
-        Ok(())
     }
 
     fn clear(&mut self) {
         self.buf.clear();
         self.written = 0;
+        if self.buf.capacity() > self.retention.limit() {
+            self.shrink_if_due();
+        }
+    }
+
+    /// Gives memory back once the rest of a large frame, buffered when its write stopped
+    /// part-way, has gone out: with the reader's knob ([`set_shrink_to`](Self::set_shrink_to))
+    /// and hysteresis, counted in frames accepted.
+    #[inline(never)]
+    fn shrink_if_due(&mut self) {
+        if !self.retention.due(self.buf.capacity(), self.stats.frames) {
+            return;
+        }
+        self.buf.shrink_to(self.retention.limit());
+        if let Some(charge) = &mut self.charge {
+            charge.force(self.buf.capacity().saturating_sub(self.capacity));
+        }
+        self.retention.shrunk(self.stats.frames);
     }
 
     /// Turns an I/O error into the error to return, poisoning the state when it is not
     /// transient and accepted bytes are left unwritten.
     fn fail(&mut self, e: io::Error) -> FrameError {
         if !is_transient(e.kind()) && self.written < self.buf.len() {
-            self.poisoned = true;
+            self.flow = Flow::Poisoned;
         }
         FrameError::Io(e)
     }
@@ -469,7 +523,7 @@ impl WriteState {
     ///
     /// See [`record_write`](Self::record_write).
     pub fn is_poisoned(&self) -> bool {
-        self.poisoned
+        matches!(self.flow, Flow::Poisoned)
     }
 
     /// The configuration in use.
@@ -511,6 +565,117 @@ impl WriteState {
     pub fn capacity(&self) -> usize {
         self.capacity
     }
+
+    /// The bytes the buffer holds allocated: up to about the [`capacity`](Self::capacity)
+    /// while frames are batched, more while the rest of a large frame whose write stopped
+    /// part-way waits to go out, and back within [`shrink_to`](Self::shrink_to) once it has.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{Accept, FrameConfig, WriteState};
+    ///
+    /// let mut state = WriteState::with_capacity(FrameConfig::default(), 16)?;
+    /// let payload = [7u8; 1000];
+    /// assert!(matches!(state.accept(&payload)?, Accept::Large));
+    /// let mut large = state.begin_large(&payload)?;
+    /// assert!(state.large_progress(&mut large, &payload, Ok(10)).is_none());
+    /// // The write stops part-way (a dropped future): the rest is buffered, and accepted.
+    /// assert!(state.large_stop(&mut large, &payload));
+    /// assert_eq!(state.pending().len(), 994);
+    /// assert!(state.buffer_capacity() >= 994);
+    /// while !state.pending().is_empty() {
+    ///     let n = state.pending().len();
+    ///     state.record_write(Ok(n))?;
+    /// }
+    /// assert!(state.buffer_capacity() <= 32); // given back: two capacities by default
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Sets the size the buffer shrinks back to once a large frame's buffered rest has gone
+    /// out (at least the [`capacity`](Self::capacity); two capacities by default); `None`
+    /// never shrinks. As on the read side ([`ReadState::set_shrink_to`]), if such frames
+    /// keep coming soon after a shrink, the next one waits for up to 64 frames.
+    ///
+    /// [`ReadState::set_shrink_to`]: crate::ReadState::set_shrink_to
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameConfig, WriteState};
+    ///
+    /// let mut state = WriteState::with_capacity(FrameConfig::default(), 1024)?;
+    /// assert_eq!(state.shrink_to(), Some(2048));
+    /// state.set_shrink_to(Some(10));
+    /// assert_eq!(state.shrink_to(), Some(1024));
+    /// state.set_shrink_to(None);
+    /// assert_eq!(state.shrink_to(), None);
+    /// # Ok::<(), lenframe::ConfigError>(())
+    /// ```
+    pub fn set_shrink_to(&mut self, capacity: Option<usize>) {
+        self.retention
+            .set_keep(capacity.map(|c| c.max(self.capacity)));
+    }
+
+    /// The size the buffer shrinks back to; see [`set_shrink_to`](Self::set_shrink_to).
+    ///
+    /// # Examples
+    ///
+    /// See [`set_shrink_to`](Self::set_shrink_to).
+    pub fn shrink_to(&self) -> Option<usize> {
+        self.retention.keep()
+    }
+
+    /// Charges every byte the buffer holds beyond its [`capacity`](Self::capacity) to
+    /// `budget`, shared with readers and other writers; `None` stops charging. Such bytes
+    /// are only ever the rest of a large frame whose write stopped part-way: they must go
+    /// out whatever the budget says, so they are charged even past its limit (later growth
+    /// of readers on the same budget is then refused until they are written), and given
+    /// back once written and on drop. Setting the budget already set changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::OverBudget`] when `budget` cannot cover what the buffer already holds
+    /// beyond its capacity; the previous budget stays.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameConfig, MemoryBudget, WriteState};
+    ///
+    /// let budget = MemoryBudget::new(1 << 20);
+    /// let mut state = WriteState::new(FrameConfig::default())?;
+    /// state.set_budget(Some(budget.clone()))?;
+    /// state.set_budget(Some(budget.clone()))?; // the same budget again: nothing changes
+    /// assert_eq!(budget.in_use(), 0);
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn set_budget(&mut self, budget: Option<MemoryBudget>) -> Result<(), FrameError> {
+        let held = self.buf.capacity().saturating_sub(self.capacity);
+        recharge(&mut self.charge, budget, held)
+    }
+
+    /// The accepted bytes not yet written, taken out of the state without a copy: what a
+    /// front end's `into_parts` hands over so that nothing accepted is lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{Accept, FrameConfig, WriteState};
+    ///
+    /// let mut state = WriteState::new(FrameConfig::default())?;
+    /// assert!(matches!(state.accept(b"hi")?, Accept::Buffered));
+    /// state.record_write(Ok(1))?; // one byte went out
+    /// assert_eq!(state.into_pending(), b"\x00\x00\x02hi");
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn into_pending(mut self) -> Vec<u8> {
+        self.buf.drain(..self.written);
+        self.buf
+    }
 }
 
 #[cfg(test)]
@@ -535,5 +700,67 @@ mod tests {
         ));
         assert_eq!(wire, [0, 0, 0, 0]);
         assert_eq!((state.pending(), state.stats().frames), (&b""[..], 1));
+    }
+
+    #[test]
+    fn a_new_frame_is_refused_while_a_large_one_is_unfinished() {
+        let mut state = WriteState::with_capacity(FrameConfig::default(), 8).unwrap();
+        let payload = [1u8; 100];
+        assert!(matches!(state.accept(&payload).unwrap(), Accept::Large));
+        let mut large = state.begin_large(&payload).unwrap();
+        assert!(state.large_progress(&mut large, &payload, Ok(6)).is_none());
+        // A front end that returned early without an outcome: nothing else may go out.
+        assert!(matches!(
+            state.accept(b"x"),
+            Err(FrameError::WriteUnfinished { len: 100 })
+        ));
+        assert!(matches!(
+            state.begin_large(&payload),
+            Err(FrameError::WriteUnfinished { len: 100 })
+        ));
+        assert!(matches!(
+            state.check_usable(),
+            Err(FrameError::WriteUnfinished { len: 100 })
+        ));
+        assert!(!state.is_poisoned());
+        // Stopping it keeps the rest (part of it is out) and opens the state again.
+        assert!(state.large_stop(&mut large, &payload));
+        assert!(matches!(state.accept(b"x").unwrap(), Accept::FlushFirst));
+        assert_eq!(state.pending().len(), 98);
+        let taken_back = {
+            let mut state = WriteState::with_capacity(FrameConfig::default(), 8).unwrap();
+            let mut large = state.begin_large(&payload).unwrap();
+            // Nothing went out: the frame is taken back whole.
+            (
+                state.large_stop(&mut large, &payload),
+                state.pending().len(),
+            )
+        };
+        assert_eq!(taken_back, (false, 0));
+    }
+
+    #[test]
+    fn the_rest_of_a_stopped_frame_is_charged_past_the_budget_and_given_back() {
+        let budget = MemoryBudget::new(100);
+        let mut state = WriteState::with_capacity(FrameConfig::default(), 16).unwrap();
+        state.set_budget(Some(budget.clone())).unwrap();
+        let payload = [2u8; 1000];
+        assert!(matches!(state.accept(&payload).unwrap(), Accept::Large));
+        let mut large = state.begin_large(&payload).unwrap();
+        assert!(state.large_progress(&mut large, &payload, Ok(4)).is_none());
+        assert!(state.large_stop(&mut large, &payload));
+        assert_eq!(state.buffer_capacity(), 1004);
+        assert_eq!(budget.in_use(), 1004 - 16); // past the limit of 100
+        assert!(budget.try_charge(1).is_err());
+        state.set_budget(Some(budget.clone())).unwrap(); // the same budget: no refusal
+        while !state.pending().is_empty() {
+            let n = state.pending().len().min(300);
+            state.record_write(Ok(n)).unwrap();
+        }
+        assert!(state.buffer_capacity() <= 32);
+        assert_eq!(budget.in_use(), state.buffer_capacity().saturating_sub(16));
+        assert_eq!(state.stats().frames, 1);
+        drop(state);
+        assert_eq!(budget.in_use(), 0);
     }
 }

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use crate::DEFAULT_WRITE_CAPACITY;
-use crate::{Accept, ConfigError, FrameConfig, FrameError, FrameStats, WriteState};
+use crate::{Accept, ConfigError, FrameConfig, FrameError, FrameStats, MemoryBudget, WriteState};
 
 /// Writes length-prefixed frames to any [`Write`].
 ///
@@ -23,7 +23,12 @@ use crate::{Accept, ConfigError, FrameConfig, FrameError, FrameStats, WriteState
 ///   single byte is written or buffered.
 /// - Short writes and `Interrupted` are handled; `Ok(0)` is `WriteZero`.
 /// - `Ok(())` from [`write_frame`](Self::write_frame) means the whole frame was accepted:
-///   written, or buffered for the next flush. An error means nothing of it was accepted.
+///   written, or buffered for the next flush. An error means the frame was not accepted,
+///   with one exception: on `WouldBlock` or `TimedOut` after part of a large frame went out,
+///   its rest is buffered and `write_frame` returns `Ok(())`. When an error comes after part
+///   of a large frame went out, the writer is poisoned (below): the peer holds a torn frame.
+///   [`frames_accepted`](Self::frames_accepted) counts the frames accepted, so a caller can
+///   always tell whether a frame will be sent.
 /// - On `WouldBlock` or `TimedOut` every accepted byte not yet written stays buffered: the
 ///   next `flush` (or `write_frame`) resumes with nothing lost or sent twice. To bound how
 ///   long a write to a peer that stopped reading can block, set the socket's write timeout
@@ -181,9 +186,126 @@ impl<W: Write> FrameWriter<W> {
         &mut self.inner
     }
 
-    /// The underlying writer. Frames not yet flushed are discarded: call
-    /// [`flush`](Self::flush) first, or look at [`buffer`](Self::buffer).
-    pub fn into_inner(self) -> W {
-        self.inner
+    /// The underlying writer, if every accepted byte has been written: otherwise the writer
+    /// itself comes back, so that accepted frames are never dropped silently. Call
+    /// [`flush`](Self::flush) first, or [`into_parts`](Self::into_parts) to take the
+    /// unwritten bytes along.
+    ///
+    /// # Errors
+    ///
+    /// `Err(self)` while [`buffer`](Self::buffer) is not empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::FrameWriter;
+    ///
+    /// let mut writer = FrameWriter::new(Vec::new());
+    /// writer.write_frame(b"hi")?;
+    /// let mut writer = writer.into_inner().unwrap_err(); // "hi" is still buffered
+    /// writer.flush()?;
+    /// assert_eq!(writer.into_inner().unwrap(), b"\x00\x00\x00\x02hi");
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    // The error is the writer itself, moved back as `Rc::try_unwrap` does: boxing it would
+    // allocate to report that nothing happened.
+    #[allow(clippy::result_large_err)]
+    pub fn into_inner(self) -> Result<W, Self> {
+        if self.state.pending().is_empty() {
+            Ok(self.inner)
+        } else {
+            Err(self)
+        }
+    }
+
+    /// Takes the writer apart without losing a byte: the underlying writer and the accepted
+    /// bytes not yet written to it, which must be written before anything else.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use lenframe::FrameWriter;
+    ///
+    /// let mut writer = FrameWriter::new(Vec::new());
+    /// writer.write_frame(b"hello")?;
+    /// let (mut stream, unwritten) = writer.into_parts();
+    /// stream.write_all(&unwritten)?;
+    /// stream.write_all(b" and raw bytes after the framed part")?;
+    /// assert!(stream.starts_with(b"\x00\x00\x00\x05hello and raw"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_parts(self) -> (W, Vec<u8>) {
+        (self.inner, self.state.into_pending())
+    }
+
+    /// How many frames the writer has accepted: each will reach the stream whole with the
+    /// next flush (unless the stream fails hard). A frame offered to
+    /// [`write_frame`](Self::write_frame) was accepted exactly when this count went up,
+    /// whatever the call returned, so a caller whose call failed part-way knows whether to
+    /// offer the frame again: never count bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::FrameWriter;
+    ///
+    /// let mut writer = FrameWriter::new(Vec::new());
+    /// let before = writer.frames_accepted();
+    /// writer.write_frame(b"hi")?;
+    /// assert_eq!(writer.frames_accepted(), before + 1);
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn frames_accepted(&self) -> u64 {
+        self.state.stats().frames
+    }
+
+    /// Charges the buffer's memory beyond its capacity (only ever the rest of a large frame
+    /// whose write stopped part-way) to `budget`, shared with readers and other writers;
+    /// see [`WriteState::set_budget`].
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::OverBudget`] when `budget` cannot cover what the buffer already holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::{FrameWriter, MemoryBudget};
+    ///
+    /// let budget = MemoryBudget::new(64 << 20);
+    /// let mut writer = FrameWriter::new(Vec::new());
+    /// writer.set_budget(Some(budget.clone()))?;
+    /// assert_eq!(budget.in_use(), 0);
+    /// # Ok::<(), lenframe::FrameError>(())
+    /// ```
+    pub fn set_budget(&mut self, budget: Option<MemoryBudget>) -> Result<(), FrameError> {
+        self.state.set_budget(budget)
+    }
+
+    /// Sets the size the buffer shrinks back to after holding the rest of a large frame;
+    /// see [`WriteState::set_shrink_to`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut writer = lenframe::FrameWriter::new(Vec::new());
+    /// writer.set_shrink_to(None); // keep whatever the buffer grew to
+    /// assert_eq!(writer.state().shrink_to(), None);
+    /// ```
+    pub fn set_shrink_to(&mut self, capacity: Option<usize>) {
+        self.state.set_shrink_to(capacity);
+    }
+
+    /// The sans-IO write side this writer drives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let writer = lenframe::FrameWriter::new(Vec::new());
+    /// assert_eq!(writer.state().buffer_capacity(), 0); // nothing allocated yet
+    /// ```
+    pub fn state(&self) -> &WriteState {
+        &self.state
     }
 }

@@ -36,7 +36,7 @@ fn wire(count: usize) -> Vec<u8> {
         w.write_frame(&payload(i)).unwrap();
     }
     w.flush().unwrap();
-    w.into_inner()
+    w.into_inner().expect("flushed")
 }
 
 #[test]
@@ -87,7 +87,7 @@ fn reader_over_a_varint_layout_allocates_nothing_per_frame() {
         w.write_frame(&vec![i as u8; size_of(i)]).unwrap();
     }
     w.flush().unwrap();
-    let wire = w.into_inner();
+    let wire = w.into_inner().expect("flushed");
     let mut reader = FrameReader::with_config(&wire[..], cfg).unwrap();
     for _ in 0..WARM_UP {
         reader.read_frame().unwrap().unwrap();

@@ -186,7 +186,11 @@ async fn blocking_writer_to_async_reader() {
             .unwrap();
         // Hold the socket until the reader is done, so that closing it cannot reset.
         let mut rest = Vec::new();
-        writer.into_inner().read_to_end(&mut rest).unwrap();
+        writer
+            .into_inner()
+            .expect("flushed")
+            .read_to_end(&mut rest)
+            .unwrap();
         rest
     });
     let got = read_async(ours, sent.len()).await;

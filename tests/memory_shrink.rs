@@ -62,9 +62,9 @@ fn memory_many_readers_give_back_their_large_frame_buffers() {
         // A connection that then goes quiet: its next read finds nothing for now.
         let mut reader = FrameReader::new(Read::chain(&wire[..], Idle));
         read_large_then_small(&mut reader);
-        // The small frames came with the large frame's last bytes, so the large buffer is
-        // still held; the next read gives it back before it waits.
-        assert_eq!(reader.capacity(), 8 * MIB + STEP);
+        // The small frames came with the large frame's last bytes: the buffer went back to
+        // two steps as soon as the first of them was asked for, before any read.
+        assert_eq!(reader.capacity(), RETAINED);
         assert!(reader.read_frame().unwrap_err().is_would_block());
         readers.push(reader);
     }
@@ -73,7 +73,7 @@ fn memory_many_readers_give_back_their_large_frame_buffers() {
         assert_eq!(reader.capacity(), RETAINED);
     }
     // Nothing but the buffers themselves: 128 KiB each, against the 8,256 KiB each held
-    // before the read that gave it back (and kept with shrinking off).
+    // with shrinking off.
     assert_eq!(held, readers_wanted * RETAINED);
     println!(
         "{readers_wanted} readers after an 8 MiB frame: {} KiB each, {} KiB live in all; \
@@ -165,9 +165,9 @@ async fn memory_tokio_reader_gives_back_its_large_frame_buffer() {
     assert!(reader.capacity() >= 8 * MIB);
     for small in [&b"a"[..], b"bb", b"ccc"] {
         assert_eq!(reader.read_frame().await.unwrap(), Some(small));
+        // Given back as soon as the first small frame was asked for.
+        assert_eq!(reader.capacity(), RETAINED);
     }
-    // The next read gives the large buffer back before it reads (here: the end).
-    assert_eq!(reader.capacity(), 8 * MIB + STEP);
     assert_eq!(reader.read_frame().await.unwrap(), None);
     assert_eq!(reader.capacity(), RETAINED);
     // And with shrinking off, the buffer is kept.

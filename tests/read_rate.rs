@@ -27,10 +27,10 @@ fn header(len: usize) -> Vec<u8> {
     u32::try_from(len).unwrap().to_be_bytes().to_vec()
 }
 
-/// A read side under `deadline`, set at `now`.
-fn state_with(deadline: FrameDeadline, now: Instant) -> ReadState {
+/// A read side under `deadline`.
+fn state_with(deadline: FrameDeadline) -> ReadState {
     let mut state = ReadState::new(FrameConfig::default()).unwrap();
-    state.set_frame_deadline(Some(deadline), now);
+    state.set_frame_deadline(Some(deadline));
     state
 }
 
@@ -55,7 +55,7 @@ fn server_rate() -> FrameDeadline {
 #[test]
 fn read_rate_fixed_deadline_earns_nothing() {
     let t0 = Instant::now();
-    let mut state = state_with(FrameDeadline::fixed(SEC), t0);
+    let mut state = state_with(FrameDeadline::fixed(SEC));
     let mut wire = header(100);
     wire.extend_from_slice(&[1; 10]);
     feed(&mut state, &wire, t0);
@@ -72,7 +72,7 @@ fn read_rate_fixed_deadline_earns_nothing() {
 #[test]
 fn read_rate_bytes_earn_time() {
     let t0 = Instant::now();
-    let mut state = state_with(FrameDeadline::with_rate(SEC, 1000, ms(10_000)), t0);
+    let mut state = state_with(FrameDeadline::with_rate(SEC, 1000, ms(10_000)));
     let mut first = header(10_000);
     first.resize(1000, 7);
     feed(&mut state, &first, t0);
@@ -103,7 +103,7 @@ fn read_rate_bytes_earn_time() {
 fn read_rate_cap_bounds_a_fast_frame() {
     let t0 = Instant::now();
     let cap = ms(3000);
-    let mut state = state_with(FrameDeadline::with_rate(SEC, 1000, cap), t0);
+    let mut state = state_with(FrameDeadline::with_rate(SEC, 1000, cap));
     let mut wire = header(10_000);
     wire.resize(5000, 7);
     feed(&mut state, &wire, t0);
@@ -120,7 +120,7 @@ fn read_rate_cap_bounds_a_fast_frame() {
 #[test]
 fn read_rate_stall_after_a_fast_start_is_cut_when_earned_time_runs_out() {
     let t0 = Instant::now();
-    let mut state = state_with(server_rate(), t0);
+    let mut state = state_with(server_rate());
     let mut wire = header(8 * MIB);
     wire.resize(2_000_000, 0x5a);
     // 2 MB in 20 reads over 95 ms (about 20 MB/s), then nothing.
@@ -147,7 +147,7 @@ fn read_rate_stall_after_a_fast_start_is_cut_when_earned_time_runs_out() {
 #[test]
 fn read_rate_timeout_inside_the_header_counts_the_fewest_bytes() {
     let t0 = Instant::now();
-    let mut state = state_with(server_rate(), t0);
+    let mut state = state_with(server_rate());
     feed(&mut state, &[0, 0], t0);
     assert_eq!(state.decode().unwrap(), None);
     // Two bytes at 1 MB/s earned 2 µs.
@@ -169,7 +169,7 @@ fn read_rate_timeout_inside_the_header_counts_the_fewest_bytes() {
 #[test]
 fn read_rate_idle_time_between_frames_is_not_counted() {
     let t0 = Instant::now();
-    let mut state = state_with(FrameDeadline::fixed(SEC), t0);
+    let mut state = state_with(FrameDeadline::fixed(SEC));
     let mut wire = lenframe_testkit::reference::reference_encode(&[b"first"]);
     feed(&mut state, &wire, t0);
     let range = state.decode().unwrap().unwrap();
@@ -193,18 +193,22 @@ fn read_rate_idle_time_between_frames_is_not_counted() {
 }
 
 #[test]
-fn read_rate_leftover_bytes_start_the_next_frame_when_they_came() {
+fn read_rate_leftover_bytes_start_the_next_frame_at_the_next_wait() {
     let t0 = Instant::now();
-    let mut state = state_with(FrameDeadline::fixed(SEC), t0);
+    let mut state = state_with(FrameDeadline::fixed(SEC));
     let wire = lenframe_testkit::reference::reference_encode(&[b"one", b"two"]);
     // The whole first frame and half the second header arrive together.
     feed(&mut state, &wire[..9], t0 + ms(10));
     let range = state.decode().unwrap().unwrap();
     assert_eq!(state.frame(range), b"one");
     assert_eq!(state.decode().unwrap(), None);
-    assert_eq!(state.deadline(), Some(t0 + ms(1010)));
+    // The application handles "one" for 5 s: not the peer's time.
+    assert_eq!(state.deadline(), None);
+    assert!(state.check_deadline(t0 + ms(5010)).is_ok());
+    state.resume_clock(|| t0 + ms(5010));
+    assert_eq!(state.deadline(), Some(t0 + ms(6010)));
     assert_eq!(
-        timed_out(state.check_deadline(t0 + ms(1010))),
+        timed_out(state.check_deadline(t0 + ms(6010))),
         (4, 2, SEC, TimeLimit::Fixed(SEC))
     );
 }
@@ -212,7 +216,7 @@ fn read_rate_leftover_bytes_start_the_next_frame_when_they_came() {
 #[test]
 fn read_rate_clock_restarts_after_timed_out_and_the_frame_resumes() {
     let t0 = Instant::now();
-    let mut state = state_with(FrameDeadline::with_rate(SEC, 1000, ms(10_000)), t0);
+    let mut state = state_with(FrameDeadline::with_rate(SEC, 1000, ms(10_000)));
     let body = payload(3000, 9);
     let mut wire = header(body.len());
     wire.extend_from_slice(&body);
@@ -230,9 +234,11 @@ fn read_rate_clock_restarts_after_timed_out_and_the_frame_resumes() {
             }
         )
     );
-    // A fresh clock from the timeout: the bytes already received earn nothing again.
-    assert_eq!(state.deadline(), Some(cut + SEC));
-    assert_eq!(state.frame_elapsed(cut + ms(400)), Some(ms(400)));
+    // A fresh clock from the next wait: the bytes already received earn nothing again.
+    assert_eq!(state.deadline(), None);
+    state.resume_clock(|| cut + ms(100));
+    assert_eq!(state.deadline(), Some(cut + ms(100) + SEC));
+    assert_eq!(state.frame_elapsed(cut + ms(500)), Some(ms(400)));
     assert!(state.check_deadline(cut + ms(500)).is_ok());
     assert_eq!(state.read_buffer(), &wire[..2000], "nothing was dropped");
     feed(&mut state, &wire[2000..], cut + ms(500));

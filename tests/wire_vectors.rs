@@ -198,7 +198,7 @@ fn writer_writes_the_vectors() {
             }
             w.flush().unwrap();
             assert_eq!(
-                w.into_inner(),
+                w.into_inner().expect("flushed"),
                 case.wire,
                 "{} capacity {capacity}",
                 case.name

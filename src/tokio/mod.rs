@@ -31,5 +31,5 @@
 mod reader;
 mod writer;
 
-pub use reader::FrameReader;
+pub use reader::{FrameReader, ReadFrame};
 pub use writer::{FrameWriter, WriteFrame};

@@ -1,7 +1,7 @@
 //! `lenframe::tokio::FrameReader`: frames from any `AsyncRead`, an async front end over
 //! [`ReadState`].
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::ops::Range;
 use std::pin::Pin;
@@ -10,9 +10,12 @@ use std::time::Duration;
 
 use ::tokio::io::{AsyncRead, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
+use bytes::Bytes;
+use futures_core::{FusedStream, Stream};
 
 use crate::{
-    ConfigError, FrameConfig, FrameDeadline, FrameError, FrameStats, MemoryBudget, ReadState,
+    Charge, ConfigError, FrameConfig, FrameDeadline, FrameError, FrameStats, MemoryBudget,
+    ReadState,
 };
 
 /// Reads length-prefixed frames from any [`AsyncRead`]: a tokio `TcpStream` or `UnixStream`
@@ -49,6 +52,9 @@ pub struct FrameReader<R> {
     state: ReadState,
     /// The timer for the current frame's deadline, created on first use and reset after.
     sleep: Option<Pin<Box<Sleep>>>,
+    /// The [`Stream`] returned its last item: the end, or an error after which no frame can
+    /// come.
+    ended: bool,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
@@ -128,11 +134,16 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             inner,
             state,
             sleep: None,
+            ended: false,
         }
     }
 
     /// Reads the next frame: `Ok(Some(frame))` borrowed from the reader's buffer, or
     /// `Ok(None)` when the stream ended cleanly at a frame boundary.
+    ///
+    /// The future is a [`ReadFrame`]; [`poll_read_frame`](Self::poll_read_frame) is the same
+    /// for code that polls, and [`read_frame_owned`](Self::read_frame_owned) hands out the
+    /// frame as owned [`Bytes`] (to give it to another task).
     ///
     /// # Errors
     ///
@@ -145,7 +156,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     ///
     /// This method is cancel safe. Every byte read is recorded in the reader before the
     /// future yields, so dropping it (in a `tokio::select!` branch that lost, or under
-    /// `tokio::time::timeout`) loses nothing: the next call resumes the same frame.
+    /// `tokio::time::timeout`) loses nothing: the next call resumes the same frame. A frame
+    /// deadline counts only the time a `read_frame` future waits for the frame's bytes:
+    /// dropping the future stops the frame's clock until the next call waits again.
     ///
     /// # Examples
     ///
@@ -167,8 +180,229 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn read_frame(&mut self) -> impl Future<Output = Result<Option<&[u8]>, FrameError>> + '_ {
+    pub fn read_frame(&mut self) -> ReadFrame<'_, R> {
         ReadFrame { reader: Some(self) }
+    }
+
+    /// Polls for the next frame: [`read_frame`](Self::read_frame) for code that implements
+    /// a future or a stream by hand. `Poll::Pending` means the waker will be woken when
+    /// bytes arrive or the frame's deadline passes.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_frame`](Self::read_frame).
+    ///
+    /// # Cancel safety
+    ///
+    /// Every byte read is kept in the reader: after `Pending`, polling again (or calling
+    /// [`read_frame`](Self::read_frame)) resumes the same frame. The time from a `Pending`
+    /// to the next poll counts as waiting for the peer against a frame deadline; code that
+    /// stops polling for a while calls [`ReadState::pause_clock`] through
+    /// [`state_mut`](Self::state_mut), as a dropped [`ReadFrame`] does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use lenframe::tokio::FrameReader;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), lenframe::FrameError> {
+    /// let mut reader = FrameReader::new(&b"\x00\x00\x00\x02hi"[..]);
+    /// let len = poll_fn(|cx| reader.poll_read_frame(cx).map_ok(|f| f.map(<[u8]>::len))).await?;
+    /// assert_eq!(len, Some(2));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[inline]
+    pub fn poll_read_frame(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<&[u8]>, FrameError>> {
+        match self.poll_frame(cx) {
+            Poll::Ready(Ok(Some(range))) => Poll::Ready(Ok(Some(self.state.frame(range)))),
+            Poll::Ready(Ok(None)) => Poll::Ready(Ok(None)),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Reads the next frame as owned [`Bytes`], to hand to another task or keep past the
+    /// next read; `Ok(None)` at a clean end.
+    ///
+    /// A frame larger than one read step ([`ReadState::capacity_step`], 64 KiB by default)
+    /// is not copied: the reader hands over the buffer holding it
+    /// ([`ReadState::take_buffer`]) and starts a fresh one of one step, so the frame's
+    /// memory is the buffer's. With a [`MemoryBudget`] the buffer stays charged to it
+    /// until the last `Bytes` of the frame is dropped: frames held by workers count
+    /// against the same limit as the readers. A smaller frame is copied once, into a
+    /// `Bytes` of its own length.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_frame`](Self::read_frame).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`read_frame`](Self::read_frame): cancel safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::tokio::FrameReader;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut wire = vec![0, 2, 0, 0]; // a frame of 128 KiB, then one of 2 bytes
+    /// wire.resize(4 + 128 * 1024, 7);
+    /// wire.extend_from_slice(b"\x00\x00\x00\x02hi");
+    /// let mut reader = FrameReader::new(&wire[..]);
+    /// let large = reader.read_frame_owned().await?.unwrap();
+    /// let small = reader.read_frame_owned().await?.unwrap();
+    /// // Both are the reader's no longer: a worker task can own them.
+    /// let lens = tokio::spawn(async move { (large.len(), small) }).await?;
+    /// assert_eq!(lens, (128 * 1024, bytes::Bytes::from_static(b"hi")));
+    /// assert_eq!(reader.read_frame_owned().await?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn read_frame_owned(&mut self) -> Result<Option<Bytes>, FrameError> {
+        let mut read = ReadFrame { reader: Some(self) };
+        poll_fn(|cx| read.poll_owned(cx)).await
+    }
+
+    /// Polls for the next frame as owned [`Bytes`]: [`read_frame_owned`](Self::read_frame_owned)
+    /// for code that polls.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_frame`](Self::read_frame).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`poll_read_frame`](Self::poll_read_frame).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use lenframe::tokio::FrameReader;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), lenframe::FrameError> {
+    /// let mut reader = FrameReader::new(&b"\x00\x00\x00\x02hi"[..]);
+    /// let frame = poll_fn(|cx| reader.poll_read_frame_owned(cx)).await?;
+    /// assert_eq!(frame.as_deref(), Some(&b"hi"[..]));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn poll_read_frame_owned(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Bytes>, FrameError>> {
+        let range = ready!(self.poll_frame(cx))?;
+        Poll::Ready(Ok(range.map(|range| self.owned(range))))
+    }
+
+    /// The frame at `range` as owned bytes: its buffer handed over when large, a copy when
+    /// small.
+    fn owned(&mut self, range: Range<usize>) -> Bytes {
+        // The size check first, inline: most frames are small.
+        if range.len() > self.state.capacity_step() {
+            if let Some((buffer, charge)) = self.state.take_buffer(&range) {
+                return Bytes::from_owner(OwnedFrame {
+                    buffer,
+                    range,
+                    _charge: charge,
+                });
+            }
+        }
+        Bytes::copy_from_slice(self.state.frame(range))
+    }
+
+    /// Whether a whole frame is buffered: the next [`read_frame`](Self::read_frame) returns
+    /// it without reading from the stream. See [`next_buffered`](Self::next_buffered).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tokio::io::AsyncWriteExt;
+    /// use lenframe::tokio::FrameReader;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut peer, ours) = tokio::io::duplex(64);
+    /// peer.write_all(b"\x00\x00\x00\x01a\x00\x00\x00\x01b").await?;
+    /// let mut reader = FrameReader::new(ours);
+    /// assert!(!reader.has_frame()); // nothing read yet
+    /// assert_eq!(reader.read_frame().await?, Some(&b"a"[..]));
+    /// assert!(reader.has_frame()); // "b" came in the same read
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn has_frame(&self) -> bool {
+        self.state.has_frame()
+    }
+
+    /// The next frame if it is already buffered, without reading from the stream:
+    /// `Ok(None)` when no whole frame is. For a graceful shutdown: stop reading, then
+    /// handle every request already received.
+    ///
+    /// # Errors
+    ///
+    /// The decoding errors of [`read_frame`](Self::read_frame): [`FrameError::TooLarge`],
+    /// [`FrameError::InvalidHeader`], [`FrameError::ChecksumMismatch`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tokio::io::AsyncWriteExt;
+    /// use lenframe::tokio::FrameReader;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut peer, ours) = tokio::io::duplex(64);
+    /// peer.write_all(b"\x00\x00\x00\x01a\x00\x00\x00\x01b\x00\x00").await?;
+    /// let mut reader = FrameReader::new(ours);
+    /// assert_eq!(reader.read_frame().await?, Some(&b"a"[..]));
+    /// // Shutting down: drain what was received, read nothing more.
+    /// let mut drained = Vec::new();
+    /// while let Some(frame) = reader.next_buffered()? {
+    ///     drained.push(frame.to_vec());
+    /// }
+    /// assert_eq!(drained, [b"b".to_vec()]);
+    /// assert_eq!(reader.read_buffer(), b"\x00\x00"); // half a header: not a request
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn next_buffered(&mut self) -> Result<Option<&[u8]>, FrameError> {
+        Ok(self.state.decode()?.map(|range| self.state.frame(range)))
+    }
+
+    /// [`next_buffered`](Self::next_buffered) as owned [`Bytes`], without a copy when the
+    /// frame is large (see [`read_frame_owned`](Self::read_frame_owned)): for a drain that
+    /// hands the last requests to a worker.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_buffered`](Self::next_buffered).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lenframe::tokio::FrameReader;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), lenframe::FrameError> {
+    /// let mut reader = FrameReader::new(&b"\x00\x00\x00\x01a\x00\x00\x00\x01b"[..]);
+    /// assert_eq!(reader.read_frame().await?, Some(&b"a"[..]));
+    /// assert_eq!(reader.next_buffered_owned()?.as_deref(), Some(&b"b"[..]));
+    /// assert_eq!(reader.next_buffered_owned()?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn next_buffered_owned(&mut self) -> Result<Option<Bytes>, FrameError> {
+        Ok(self.state.decode()?.map(|range| self.owned(range)))
     }
 
     /// Polls for the next frame, whose bytes [`ReadState::frame`] gives.
@@ -192,6 +426,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Option<Range<usize>>, FrameError>> {
+        self.state.resume_clock(|| Instant::now().into_std());
         loop {
             let mut buf = ReadBuf::new(self.state.read_buf()?);
             match Pin::new(&mut self.inner).poll_read(cx, &mut buf) {
@@ -206,7 +441,12 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                     }
                 }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(FrameError::Io(e))),
+                Poll::Ready(Err(e)) => {
+                    // The caller has control until it reads again (after `WouldBlock`, say):
+                    // that time is not the peer's.
+                    self.state.pause_clock(|| Instant::now().into_std());
+                    return Poll::Ready(Err(FrameError::Io(e)));
+                }
                 Poll::Pending => return self.poll_deadline(cx),
             }
         }
@@ -281,8 +521,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// assert_eq!(reader.state().frame_deadline(), Some(rate));
     /// ```
     pub fn set_frame_deadline(&mut self, deadline: Option<FrameDeadline>) {
-        self.state
-            .set_frame_deadline(deadline, Instant::now().into_std());
+        self.state.set_frame_deadline(deadline);
     }
 
     /// Charges the buffer's growth beyond its first step to a [`MemoryBudget`] shared with
@@ -351,8 +590,8 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         self.state.stats()
     }
 
-    /// The underlying reader. Bytes buffered and not yet returned as frames are dropped; see
-    /// [`ReadState::read_buffer`].
+    /// The underlying reader. Bytes buffered and not yet returned as frames are dropped:
+    /// [`into_parts`](Self::into_parts) gives them back.
     ///
     /// # Examples
     ///
@@ -362,6 +601,43 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// ```
     pub fn into_inner(self) -> R {
         self.inner
+    }
+
+    /// The underlying reader and the bytes read from it but not returned as frames (the
+    /// start of the next frame, or bytes that follow a framed handshake): to go on with the
+    /// stream unframed, read those bytes first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tokio::io::AsyncReadExt;
+    /// use lenframe::tokio::FrameReader;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A framed greeting, then raw bytes.
+    /// let wire = b"\x00\x00\x00\x05helloRAW BYTES";
+    /// let mut reader = FrameReader::new(&wire[..]);
+    /// assert_eq!(reader.read_frame().await?, Some(&b"hello"[..]));
+    /// let (mut rest, buffered) = reader.into_parts();
+    /// let mut raw = buffered;
+    /// rest.read_to_end(&mut raw).await?;
+    /// assert_eq!(raw, b"RAW BYTES");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_parts(self) -> (R, Vec<u8>) {
+        let buffered = self.state.read_buffer().to_vec();
+        (self.inner, buffered)
+    }
+
+    /// The bytes received and not yet returned as frames (the start of the next frame).
+    ///
+    /// # Examples
+    ///
+    /// See [`next_buffered`](Self::next_buffered).
+    pub fn read_buffer(&self) -> &[u8] {
+        self.state.read_buffer()
     }
 
     /// The read side's state: buffer, capacity, deadline and memory settings
@@ -405,8 +681,24 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
 /// The future of [`FrameReader::read_frame`]: decodes a frame already buffered in its first
 /// poll, and reads only when none is.
+///
+/// Dropping it before it completes loses nothing: see the method's *Cancel safety* section.
+///
+/// # Examples
+///
+/// ```
+/// use lenframe::tokio::{FrameReader, ReadFrame};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), lenframe::FrameError> {
+/// let mut reader = FrameReader::new(&b"\x00\x00\x00\x02hi"[..]);
+/// let read: ReadFrame<'_, &[u8]> = reader.read_frame();
+/// assert_eq!(read.await?, Some(&b"hi"[..]));
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "futures do nothing unless polled"]
-struct ReadFrame<'a, R> {
+pub struct ReadFrame<'a, R> {
     /// `None` once the future completed.
     reader: Option<&'a mut FrameReader<R>>,
 }
@@ -430,6 +722,93 @@ impl<'a, R: AsyncRead + Unpin> Future for ReadFrame<'a, R> {
                 Poll::Pending
             }
         }
+    }
+}
+
+impl<R> Drop for ReadFrame<'_, R> {
+    /// A future dropped while it waited (a `select!` branch that lost, a `timeout`): the
+    /// frame's clock stops until the next read waits, so the application's time until then
+    /// is not counted against the peer.
+    fn drop(&mut self) {
+        if let Some(reader) = &mut self.reader {
+            reader.state.pause_clock(|| Instant::now().into_std());
+        }
+    }
+}
+
+impl<R: AsyncRead + Unpin> ReadFrame<'_, R> {
+    /// The poll of [`FrameReader::read_frame_owned`].
+    fn poll_owned(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>, FrameError>> {
+        let reader = self
+            .reader
+            .as_mut()
+            .expect("`read_frame_owned` future polled after completion");
+        let frame = ready!(reader.poll_read_frame_owned(cx));
+        self.reader = None;
+        Poll::Ready(frame)
+    }
+}
+
+impl<R> std::fmt::Debug for ReadFrame<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadFrame")
+            .field("done", &self.reader.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The owner of a frame handed out as [`Bytes`] without a copy: the reader's former buffer,
+/// where the frame lies, and the buffer's charge to the reader's budget.
+struct OwnedFrame {
+    buffer: Vec<u8>,
+    range: Range<usize>,
+    _charge: Option<Charge>,
+}
+
+impl AsRef<[u8]> for OwnedFrame {
+    fn as_ref(&self) -> &[u8] {
+        &self.buffer[self.range.clone()]
+    }
+}
+
+impl<R: AsyncRead + Unpin> Stream for FrameReader<R> {
+    type Item = Result<Bytes, FrameError>;
+
+    /// The next frame as owned [`Bytes`] (see [`FrameReader::read_frame_owned`]). The stream
+    /// ends at the clean end of the byte stream, and after an error no frame can follow:
+    /// it goes on only after [`FrameError::TimedOut`], [`FrameError::OverBudget`],
+    /// `TooLarge` under [`Oversize::Skip`](crate::Oversize::Skip) and a `WouldBlock` or
+    /// `TimedOut` I/O error, which all leave the next frame readable.
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        let item = match ready!(this.poll_read_frame_owned(cx)) {
+            Ok(Some(frame)) => Some(Ok(frame)),
+            Ok(None) => None,
+            Err(e) => {
+                this.ended = !is_resumable(&e, this.state.config());
+                Some(Err(e))
+            }
+        };
+        this.ended |= item.is_none();
+        Poll::Ready(item)
+    }
+}
+
+impl<R: AsyncRead + Unpin> FusedStream for FrameReader<R> {
+    fn is_terminated(&self) -> bool {
+        self.ended
+    }
+}
+
+/// Whether reading may go on after `err`: the next frame can still be read.
+fn is_resumable(err: &FrameError, config: &FrameConfig) -> bool {
+    match err {
+        FrameError::TimedOut { .. } | FrameError::OverBudget { .. } => true,
+        FrameError::TooLarge { .. } => config.get_oversize() == crate::Oversize::Skip,
+        _ => err.is_would_block(),
     }
 }
 

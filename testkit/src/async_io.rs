@@ -31,6 +31,9 @@ use crate::relay::{piece_len, Cuts, RelayReport, Stop};
 pub enum AsyncStep {
     /// `Poll::Pending`, after waking the waker at once.
     Pending,
+    /// `Poll::Pending` without waking: only a timer of the caller's (a `timeout`) ends the
+    /// wait, and the next poll takes the next step.
+    Stall,
     /// Transfer at most this many bytes (a reader's script never holds 0, which would read
     /// as the end of the stream; a writer's 0 is `Ok(0)`).
     Bytes(usize),
@@ -93,6 +96,7 @@ impl Script {
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
+            Some(AsyncStep::Stall) => Poll::Pending,
             Some(AsyncStep::Fail(kind)) => Poll::Ready(Err(kind.into())),
             Some(AsyncStep::Bytes(n)) => Poll::Ready(Ok(n)),
             None => Poll::Ready(Ok(usize::MAX)),
