@@ -79,7 +79,7 @@ pub fn any_field() -> impl Strategy<Value = LengthField> {
 ///     let mut w = FrameWriter::with_config(Vec::new(), cfg).unwrap();
 ///     w.write_frame(&vec![7; cfg.get_max_frame_len()]).unwrap();
 ///     w.flush().unwrap();
-///     let wire = w.into_inner();
+///     let wire = w.into_inner().unwrap();
 ///     let mut r = FrameReader::with_config(&wire[..], cfg).unwrap();
 ///     prop_assert!(r.read_frame().unwrap().is_some());
 /// });
