@@ -100,6 +100,9 @@ pub struct FrameDecoder {
     trailer: usize,
     /// [`decode_whole`](Self::decode_whole) reads the layout.
     decodes_whole: bool,
+    /// ...and it is the default layout as it comes: no trailer, no adjustment, the header
+    /// stripped, so that a frame is the `len` bytes after its 4-byte length.
+    plain: bool,
     /// The bytes stripped from a frame of the default layout: at most its 4-byte header.
     /// (A byte, like the flags: the decoder is no larger than before it had these.)
     whole_skip: u8,
@@ -126,6 +129,11 @@ impl FrameDecoder {
             default_layout,
             trailer: config.get_checksum().len(),
             decodes_whole: default_layout && max as u64 <= i64::MAX as u64,
+            plain: default_layout
+                && max as u64 <= i64::MAX as u64
+                && config.get_checksum().len() == 0
+                && config.get_length_adjustment() == 0
+                && config.get_num_skip().is_none_or(|n| n == 4),
             whole_skip: config.get_num_skip().map_or(4, |n| n.min(4) as u8),
             config,
             state: State::Header,
@@ -281,6 +289,14 @@ impl FrameDecoder {
     #[inline(always)]
     pub(crate) fn decode_whole<'b>(&self, buf: &'b [u8]) -> Option<(&'b [u8], usize)> {
         debug_assert!(self.decodes_whole());
+        if self.plain {
+            let (header, rest) = buf.split_first_chunk::<4>()?;
+            let len = u32::from_be_bytes(*header) as usize;
+            if len > self.max {
+                return None;
+            }
+            return Some((rest.get(..len)?, 4 + len));
+        }
         // The trailer's length as a constant in each copy: no check of a frame's bounds
         // is made twice.
         match self.trailer {
@@ -311,6 +327,23 @@ impl FrameDecoder {
             }
         }
         Some((framed.get(usize::from(self.whole_skip)..)?, end + TRAILER))
+    }
+
+    /// [`decode_whole`](Self::decode_whole) when the decoder [decodes whole
+    /// frames](Self::decodes_whole), with the frame as a range of `buf` and counted in
+    /// [`stats`](Self::stats) as `decode` counts it: for the callers that keep their bytes
+    /// in a buffer of their own and this decoder's stats as theirs.
+    #[cfg(feature = "std")]
+    #[inline(always)]
+    pub(crate) fn take_whole(&mut self, buf: &[u8]) -> Option<(Range<usize>, usize)> {
+        if !self.decodes_whole() {
+            return None;
+        }
+        let (frame, consumed) = self.decode_whole(buf)?;
+        let start = frame.as_ptr() as usize - buf.as_ptr() as usize;
+        self.stats.frames += 1;
+        self.stats.bytes += frame.len() as u64;
+        Some((start..start + frame.len(), consumed))
     }
 
     /// [`stats`](Self::stats), counting as well `frames` frames that

@@ -108,8 +108,9 @@ impl AsRef<[u8]> for Trailer {
 pub struct FrameEncoder {
     config: FrameConfig,
     max: usize,
-    /// The layout is the default one (a 4-byte big-endian field at offset 0), whose header
-    /// `append_header` writes directly.
+    /// The layout is the default one (a 4-byte big-endian field at offset 0, no length
+    /// adjustment), whose field is the payload's length and whose header `append_header`
+    /// writes directly.
     #[cfg(feature = "std")]
     default_layout: bool,
     checksum: Checksum,
@@ -127,7 +128,8 @@ impl FrameEncoder {
             max: config.get_max_frame_len(),
             #[cfg(feature = "std")]
             default_layout: config.get_length_field() == crate::LengthField::U32Be
-                && config.get_length_field_offset() == 0,
+                && config.get_length_field_offset() == 0
+                && config.get_length_adjustment() == 0,
             checksum: config.get_checksum(),
             config,
         })
@@ -165,6 +167,11 @@ impl FrameEncoder {
     pub(crate) fn field_value(&self, payload_len: usize) -> Result<u64, FrameError> {
         if payload_len > self.max {
             return Err(self.refuse(payload_len));
+        }
+        #[cfg(feature = "std")]
+        if self.default_layout {
+            // The config limits the length to what the 4-byte field holds.
+            return Ok(payload_len as u64);
         }
         let field = i128::from(payload_len as u64) - self.config.get_length_adjustment() as i128;
         // The config guarantees that max - adjustment fits the field, so only the lower

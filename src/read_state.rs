@@ -228,6 +228,12 @@ impl ReadState {
         if self.buf.len() > self.retention.limit() {
             self.shrink_if_due();
         }
+        // A whole frame of the default layout at a boundary: one step, as `Frames` takes it.
+        if let Some((frame, consumed)) = self.decoder.take_whole(&self.buf[self.start..self.end]) {
+            let base = self.start;
+            self.consume(consumed);
+            return Ok(Some(base + frame.start..base + frame.end));
+        }
         loop {
             match self.decoder.decode(&self.buf[self.start..self.end])? {
                 Decoded::Frame { frame, consumed } => {

@@ -357,6 +357,10 @@ impl Decoder for FrameCodec {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, FrameError> {
+        // A whole frame of the default layout at a boundary: one step.
+        if let Some((frame, consumed)) = self.decoder.take_whole(src) {
+            return Ok(Some(split_frame(src, frame, consumed)));
+        }
         // Each turn either returns or drops at least one byte of `src`.
         loop {
             match self.decoder.decode(src)? {

@@ -209,9 +209,16 @@ impl WriteState {
         if frame_len > self.capacity {
             return Ok(Accept::Large);
         }
-        if self.buf.len() - self.written + frame_len > self.capacity {
-            // Bytes are pending: a frame no larger than the capacity fits in an empty buffer.
-            return Ok(Accept::FlushFirst);
+        if self.buf.len() + frame_len > self.capacity {
+            if self.buf.len() - self.written + frame_len > self.capacity {
+                // Bytes are pending: a frame no larger than the capacity fits in an empty
+                // buffer.
+                return Ok(Accept::FlushFirst);
+            }
+            // Only written bytes stand in the way (a flush stopped short): drop them rather
+            // than grow, or a peer that keeps the buffer just short of empty grows it forever.
+            self.buf.drain(..self.written);
+            self.written = 0;
         }
         let mark = self.buf.len();
         self.encoder.append_header(field, &mut self.buf);
@@ -248,6 +255,9 @@ impl WriteState {
         self.check_usable()?;
         let header = self.encoder.header(payload.len())?;
         let mark = self.buf.len();
+        // Room for the header alone: doubling a buffer that holds the rest of an earlier
+        // large frame would hold twice that rest.
+        self.buf.reserve_exact(header.encoded_len());
         header.write_into(&mut self.buf);
         self.flow = Flow::Large { len: payload.len() };
         Ok(LargeWrite {

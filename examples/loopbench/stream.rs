@@ -1,0 +1,153 @@
+//! One-way streaming of N frames of one size over a socket pair, one thread per side;
+//! figures are the reader's, from the start signal to the last frame.
+
+use std::io;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+
+use lenframe::FrameCodec;
+use tokio_util::codec::LengthDelimitedCodec;
+
+use crate::report::StreamRow;
+use crate::sock::{pair, Transport};
+use crate::stats::median;
+use crate::{framed, hand, lenframe_async, lenframe_blocking, raw, Opts, MIB, SIZES};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Impl {
+    Raw,
+    Hand,
+    Lenframe,
+    Tokio,
+    /// `lenframe::tokio::FrameReader` / `FrameWriter`.
+    Async,
+    /// `lenframe::FrameCodec` in tokio-util's `FramedRead` / `FramedWrite`.
+    Codec,
+}
+
+/// Every implementation, in the order of the table's columns.
+pub const IMPLS: [Impl; 6] = [
+    Impl::Raw,
+    Impl::Hand,
+    Impl::Lenframe,
+    Impl::Tokio,
+    Impl::Async,
+    Impl::Codec,
+];
+
+impl Impl {
+    /// The name `--impl` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Impl::Raw => "raw",
+            Impl::Hand => "hand",
+            Impl::Lenframe => "lenframe",
+            Impl::Tokio => "tokio-util",
+            Impl::Async => "lenframe-async",
+            Impl::Codec => "lenframe-codec",
+        }
+    }
+
+    /// The name in tables and charts.
+    pub fn title(self) -> &'static str {
+        match self {
+            Impl::Raw => "raw",
+            Impl::Hand => "hand-written",
+            Impl::Lenframe => "lenframe",
+            Impl::Tokio => "tokio-util",
+            Impl::Async => "lenframe async",
+            Impl::Codec => "lenframe codec",
+        }
+    }
+}
+
+pub fn frames_for(size: usize, quick: bool) -> usize {
+    let (bytes, most) = if quick {
+        (16 * MIB, 400_000)
+    } else {
+        (256 * MIB, 3_000_000)
+    };
+    (bytes / size).clamp(16, most)
+}
+
+/// Streams `frames` frames of `size` bytes one way; returns the reader's time from the
+/// start signal to the last frame.
+pub fn stream_once(t: Transport, imp: Impl, size: usize, frames: usize) -> io::Result<Duration> {
+    let (tx, rx) = pair(t)?;
+    let start = Arc::new(Barrier::new(2));
+    let writer = {
+        let start = Arc::clone(&start);
+        thread::spawn(move || -> io::Result<()> {
+            let payload = vec![0xa5u8; size];
+            let p = &payload;
+            match imp {
+                Impl::Raw => raw::stream_write(tx, &start, p, frames),
+                Impl::Hand => hand::stream_write(tx, &start, p, frames),
+                Impl::Lenframe => lenframe_blocking::stream_write(tx, &start, p, frames),
+                Impl::Async => lenframe_async::stream_write(tx, &start, p, frames),
+                Impl::Tokio => {
+                    framed::stream_write(tx, &start, p, frames, LengthDelimitedCodec::new())
+                }
+                Impl::Codec => framed::stream_write(tx, &start, p, frames, FrameCodec::new()),
+            }
+        })
+    };
+    let reader = thread::spawn(move || {
+        let began = match imp {
+            Impl::Raw => raw::stream_read(rx, &start, size, frames),
+            Impl::Hand => hand::stream_read(rx, &start, size, frames),
+            Impl::Lenframe => lenframe_blocking::stream_read(rx, &start, size, frames),
+            Impl::Async => lenframe_async::stream_read(rx, &start, size, frames),
+            Impl::Tokio => {
+                framed::stream_read(rx, &start, size, frames, LengthDelimitedCodec::new())
+            }
+            Impl::Codec => framed::stream_read(rx, &start, size, frames, FrameCodec::new()),
+        }?;
+        Ok::<_, io::Error>(began.elapsed())
+    });
+    let elapsed = reader.join().expect("reader thread")?;
+    writer.join().expect("writer thread")?;
+    Ok(elapsed)
+}
+
+pub fn stream_part(opts: &Opts) -> io::Result<Vec<StreamRow>> {
+    let mut rows = Vec::new();
+    for t in [Transport::Tcp, Transport::Unix] {
+        let name = t.name().to_lowercase();
+        if !opts.transports.is_empty() && !opts.transports.contains(&name) {
+            continue;
+        }
+        for size in SIZES {
+            if !opts.sizes.is_empty() && !opts.sizes.contains(&size) {
+                continue;
+            }
+            let frames = frames_for(size, opts.quick);
+            let mut secs: Vec<Vec<f64>> = vec![Vec::new(); IMPLS.len()];
+            for rep in 0..opts.reps {
+                // Rotate the order so that no implementation always runs first.
+                for k in 0..IMPLS.len() {
+                    let i = (k + rep) % IMPLS.len();
+                    if !opts.impls.is_empty() && !opts.impls.iter().any(|n| n == IMPLS[i].name()) {
+                        continue;
+                    }
+                    let d = stream_once(t, IMPLS[i], size, frames)?;
+                    secs[i].push(d.as_secs_f64());
+                }
+            }
+            let mut rate = [f64::NAN; IMPLS.len()];
+            for (r, s) in rate.iter_mut().zip(secs) {
+                if !s.is_empty() {
+                    *r = frames as f64 / median(s);
+                }
+            }
+            rows.push(StreamRow {
+                transport: t,
+                size,
+                frames,
+                rate,
+            });
+        }
+    }
+    Ok(rows)
+}
