@@ -652,9 +652,4 @@ impl<R: Read, W: Write> Client<R, W> {
         }
         Err(CallError::Protocol(format!("no answer to call {id}")))
     }
-
-    /// The stream requests are written to.
-    pub fn writer(&self) -> &W {
-        self.writer.get_ref()
-    }
 }
