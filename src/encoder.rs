@@ -179,6 +179,14 @@ impl FrameEncoder {
         u64::try_from(field).map_err(|_| self.refuse(payload_len))
     }
 
+    /// The longest payload of a plain frame, when every frame of this layout is plain: a
+    /// 4-byte big-endian field holding the payload's length at offset 0, no checksum. Such a
+    /// frame is the field's 4 bytes then the payload, which `WriteState` appends directly.
+    #[cfg(feature = "std")]
+    pub(crate) fn plain_max(&self) -> Option<usize> {
+        (self.default_layout && self.checksum == Checksum::None).then_some(self.max)
+    }
+
     /// The header's length for a length field holding `field`. (This and `append_header`
     /// are the blocking writer's fast path.)
     #[cfg(feature = "std")]

@@ -13,6 +13,9 @@ use crate::stats::FrameStats;
 /// The default size up to which a writer gathers small frames before writing.
 pub const DEFAULT_WRITE_CAPACITY: usize = 64 * 1024;
 
+/// The header's length in a plain layout ([`FrameEncoder::plain_max`]).
+const PLAIN_HEADER: usize = 4;
+
 /// The write side of a framed stream, without I/O: what has been accepted, what is still
 /// to be written, and whether the stream can still be trusted.
 ///
@@ -62,6 +65,10 @@ pub struct WriteState {
     /// How much of a buffer grown by the rest of a large frame is kept once it is written.
     retention: Retention,
     charge: Option<Charge>,
+    /// Payloads shorter than this may take [`accept`](Self::accept)'s plain path: the layout
+    /// is plain ([`FrameEncoder::plain_max`]), the state open, and the frame no larger than
+    /// the capacity. 0 when any of that is not so. Kept in step with `flow` by `set_flow`.
+    plain_limit: usize,
 }
 
 /// Whether the state takes new frames.
@@ -166,7 +173,7 @@ impl WriteState {
         if capacity == 0 {
             return Err(ConfigError::ZeroBufferSize);
         }
-        Ok(WriteState {
+        let mut state = WriteState {
             encoder: FrameEncoder::new(config)?,
             buf: Vec::new(),
             written: 0,
@@ -175,7 +182,19 @@ impl WriteState {
             stats: FrameStats::default(),
             retention: Retention::new(Some(capacity.saturating_mul(2))),
             charge: None,
-        })
+            plain_limit: 0,
+        };
+        state.set_flow(Flow::Open);
+        Ok(state)
+    }
+
+    /// Sets whether the state takes new frames, and with it `plain_limit`.
+    fn set_flow(&mut self, flow: Flow) {
+        self.flow = flow;
+        self.plain_limit = match (flow, self.encoder.plain_max()) {
+            (Flow::Open, Some(max)) => max.min(self.capacity.saturating_sub(PLAIN_HEADER)) + 1,
+            _ => 0,
+        };
     }
 
     /// Offers a frame: buffers it, asks for the buffer to be written first, or hands back a
@@ -202,6 +221,14 @@ impl WriteState {
     // and a call would cost as much again in moves of the result.
     #[inline(always)]
     pub fn accept(&mut self, payload: &[u8]) -> Result<Accept, FrameError> {
+        let len = payload.len();
+        // The plain path: one comparison stands for the state, the layout and the limit.
+        if len < self.plain_limit && self.buf.len() + len + PLAIN_HEADER <= self.capacity {
+            self.buf.extend_from_slice(&(len as u32).to_be_bytes());
+            self.buf.extend_from_slice(payload);
+            self.count(len);
+            return Ok(Accept::Buffered);
+        }
         self.check_usable()?;
         let field = self.encoder.field_value(payload.len())?;
         let trailer_len = self.encoder.trailer_len();
@@ -259,7 +286,7 @@ impl WriteState {
         // large frame would hold twice that rest.
         self.buf.reserve_exact(header.encoded_len());
         header.write_into(&mut self.buf);
-        self.flow = Flow::Large { len: payload.len() };
+        self.set_flow(Flow::Large { len: payload.len() });
         Ok(LargeWrite {
             mark,
             sent: 0,
@@ -351,7 +378,7 @@ impl WriteState {
                     return None;
                 }
                 large.done = true;
-                self.flow = Flow::Open;
+                self.set_flow(Flow::Open);
                 self.count(payload.len());
                 self.clear();
                 return Some(Ok(()));
@@ -364,7 +391,7 @@ impl WriteState {
             true if is_transient(err.kind()) => Ok(()),
             true => {
                 // Part of the frame is out and the rest never will be.
-                self.flow = Flow::Poisoned;
+                self.set_flow(Flow::Poisoned);
                 Err(FrameError::Io(err))
             }
             // Nothing of this frame went out: report the error for the bytes accepted
@@ -394,7 +421,7 @@ impl WriteState {
             return true;
         }
         large.done = true;
-        self.flow = Flow::Open;
+        self.set_flow(Flow::Open);
         if self.written <= large.mark {
             self.buf.truncate(large.mark);
             return false;
@@ -517,7 +544,7 @@ impl WriteState {
     /// transient and accepted bytes are left unwritten.
     fn fail(&mut self, e: io::Error) -> FrameError {
         if !is_transient(e.kind()) && self.written < self.buf.len() {
-            self.flow = Flow::Poisoned;
+            self.set_flow(Flow::Poisoned);
         }
         FrameError::Io(e)
     }
@@ -713,6 +740,40 @@ mod tests {
     }
 
     #[test]
+    fn the_plain_path_keeps_every_bound() {
+        let config = FrameConfig::default().max_frame_len(10);
+        // A frame of exactly the capacity is buffered; not a byte more fits after it.
+        let mut state = WriteState::with_capacity(config, 14).unwrap();
+        assert!(matches!(state.accept(&[7; 10]).unwrap(), Accept::Buffered));
+        assert_eq!(
+            state.pending(),
+            b"\x00\x00\x00\x0a\x07\x07\x07\x07\x07\x07\x07\x07\x07\x07"
+        );
+        assert!(matches!(state.accept(b"").unwrap(), Accept::FlushFirst));
+        // One byte over the limit is refused with its numbers, and nothing is buffered.
+        let mut state = WriteState::with_capacity(config, 100).unwrap();
+        assert!(matches!(
+            state.accept(&[7; 11]),
+            Err(FrameError::TooLarge { len: 11, max: 10 })
+        ));
+        assert_eq!((state.pending(), state.stats().frames), (&b""[..], 0));
+        // The limit holds where the capacity would have room, and the capacity where the
+        // limit would allow.
+        assert!(matches!(state.accept(&[7; 10]).unwrap(), Accept::Buffered));
+        let mut state = WriteState::with_capacity(config, 13).unwrap();
+        assert!(matches!(state.accept(&[7; 10]).unwrap(), Accept::Large));
+        let mut state = WriteState::with_capacity(config, 3).unwrap();
+        assert!(matches!(state.accept(b"").unwrap(), Accept::Large));
+        // A poisoned state refuses even an empty frame.
+        let mut state = WriteState::with_capacity(FrameConfig::default(), 100).unwrap();
+        assert!(matches!(state.accept(b"ab").unwrap(), Accept::Buffered));
+        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+        assert!(state.record_write(Err(reset)).is_err());
+        assert!(matches!(state.accept(b""), Err(FrameError::Poisoned)));
+        assert_eq!(state.stats().frames, 1);
+    }
+
+    #[test]
     fn a_new_frame_is_refused_while_a_large_one_is_unfinished() {
         let mut state = WriteState::with_capacity(FrameConfig::default(), 8).unwrap();
         let payload = [1u8; 100];
@@ -720,10 +781,12 @@ mod tests {
         let mut large = state.begin_large(&payload).unwrap();
         assert!(state.large_progress(&mut large, &payload, Ok(6)).is_none());
         // A front end that returned early without an outcome: nothing else may go out.
-        assert!(matches!(
-            state.accept(b"x"),
-            Err(FrameError::WriteUnfinished { len: 100 })
-        ));
+        for frame in [&b"x"[..], b""] {
+            assert!(matches!(
+                state.accept(frame),
+                Err(FrameError::WriteUnfinished { len: 100 })
+            ));
+        }
         assert!(matches!(
             state.begin_large(&payload),
             Err(FrameError::WriteUnfinished { len: 100 })
