@@ -225,7 +225,8 @@ impl ReadState {
     // Inlined into each front end's read loop, where most calls find a whole frame.
     #[inline(always)]
     pub fn decode(&mut self) -> Result<Option<Range<usize>>, FrameError> {
-        if self.buf.len() > self.retention.limit() {
+        // As in `read_buf`: only a buffer that grew and holds no more than a step may shrink.
+        if self.buf.len() > self.retention.limit() && self.end - self.start <= self.step {
             self.shrink_if_due();
         }
         // A whole frame of the default layout at a boundary: one step, as `Frames` takes it.
@@ -478,6 +479,7 @@ impl ReadState {
     /// assert_eq!(state.deadline(), Some(t0 + Duration::from_secs(1)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[inline]
     pub fn deadline(&self) -> Option<Instant> {
         let (deadline, clock) = (self.frame_deadline?, self.clock?);
         match clock.wait {
