@@ -346,6 +346,28 @@ impl FrameDecoder {
         Some((start..start + frame.len(), consumed))
     }
 
+    /// Payloads shorter than this are plain frames that a caller holding the decoder's
+    /// bytes may take itself, with [`count_plain`](Self::count_plain): the layout is plain
+    /// (the 4-byte length, then exactly that many bytes of payload, which is the frame) and
+    /// the decoder between frames. 0 otherwise.
+    #[cfg(feature = "std")]
+    pub(crate) fn plain_limit(&self) -> usize {
+        if self.plain && self.decodes_whole() {
+            self.max.saturating_add(1)
+        } else {
+            0
+        }
+    }
+
+    /// Counts in [`stats`](Self::stats) a plain frame of `len` bytes that a caller took
+    /// under [`plain_limit`](Self::plain_limit), as `decode` would have counted it.
+    #[cfg(feature = "std")]
+    #[inline(always)]
+    pub(crate) fn count_plain(&mut self, len: usize) {
+        self.stats.frames += 1;
+        self.stats.bytes += len as u64;
+    }
+
     /// [`stats`](Self::stats), counting as well `frames` frames that
     /// [`decode_whole`](Self::decode_whole) delivered from `consumed` bytes in all, as
     /// `decode` would have counted them: each delivered its frame less the `num_skip` bytes

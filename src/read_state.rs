@@ -95,6 +95,11 @@ pub struct ReadState {
     /// The current frame's clock; only kept while a deadline is set.
     clock: Option<Clock>,
     charge: Option<Charge>,
+    /// Payloads shorter than this are taken by `decode`'s first lines: the decoder's
+    /// [`plain_limit`](FrameDecoder::plain_limit) while no frame deadline is set and the
+    /// buffer is within its retained size; 0 otherwise. `refresh_plain` recomputes it after
+    /// every change to one of these.
+    plain_limit: usize,
 }
 
 /// The time a front end has waited for the current frame's bytes, and how many came.
@@ -179,7 +184,7 @@ impl ReadState {
         if step == 0 {
             return Err(ConfigError::ZeroBufferSize);
         }
-        Ok(ReadState {
+        let mut state = ReadState {
             decoder: FrameDecoder::new(config)?,
             buf: Vec::new(),
             start: 0,
@@ -190,7 +195,20 @@ impl ReadState {
             frame_deadline: None,
             clock: None,
             charge: None,
-        })
+            plain_limit: 0,
+        };
+        state.refresh_plain();
+        Ok(state)
+    }
+
+    /// Recomputes `plain_limit`.
+    fn refresh_plain(&mut self) {
+        self.plain_limit =
+            if self.frame_deadline.is_none() && self.buf.len() <= self.retention.limit() {
+                self.decoder.plain_limit()
+            } else {
+                0
+            };
     }
 
     /// Decodes the next frame from the buffered bytes.
@@ -225,6 +243,24 @@ impl ReadState {
     // Inlined into each front end's read loop, where most calls find a whole frame.
     #[inline(always)]
     pub fn decode(&mut self) -> Result<Option<Range<usize>>, FrameError> {
+        // A whole plain frame, with nothing else to do (see `plain_limit`): its length and
+        // its bytes are all there is to check.
+        if let Some((header, rest)) = self.buf[self.start..self.end].split_first_chunk::<4>() {
+            let len = u32::from_be_bytes(*header) as usize;
+            if len < self.plain_limit && len <= rest.len() {
+                let at = self.start + 4;
+                self.start = at + len;
+                self.decoder.count_plain(len);
+                return Ok(Some(at..at + len));
+            }
+        }
+        let result = self.decode_general();
+        self.refresh_plain();
+        result
+    }
+
+    /// [`decode`](Self::decode) for everything but a whole plain frame.
+    fn decode_general(&mut self) -> Result<Option<Range<usize>>, FrameError> {
         // As in `read_buf`: only a buffer that grew and holds no more than a step may shrink.
         if self.buf.len() > self.retention.limit() && self.end - self.start <= self.step {
             self.shrink_if_due();
@@ -274,11 +310,8 @@ impl ReadState {
     /// Drops `n` consumed bytes from the front of the buffer.
     #[inline]
     fn consume(&mut self, n: usize) {
+        // An emptied buffer starts again at its front at the next read (`read_buf`).
         self.start += n;
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        }
         if self.frame_deadline.is_some() && self.decoder.is_at_boundary() {
             // Bytes left over belong to the next frame, whose clock runs only once a front
             // end waits for the rest of it: the application's time with this frame is its own.
@@ -311,6 +344,9 @@ impl ReadState {
     /// ```
     #[inline]
     pub fn read_buf(&mut self) -> Result<&mut [u8], FrameError> {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        }
         if self.end == self.buf.len()
             || (self.start > 0 && self.needed > self.buf.len() - self.end)
             || (self.buf.len() > self.retention.limit() && self.end - self.start <= self.step)
@@ -414,6 +450,7 @@ impl ReadState {
         self.retention.grow(len, new_len, self.frames_seen());
         self.buf.reserve_exact(grow);
         self.buf.resize(new_len, 0);
+        self.refresh_plain();
         Ok(())
     }
 
@@ -561,6 +598,7 @@ impl ReadState {
     /// ```
     pub fn set_frame_deadline(&mut self, deadline: Option<FrameDeadline>) {
         self.frame_deadline = deadline;
+        self.refresh_plain();
         // A frame in progress starts afresh: its time is counted from the next wait.
         self.clock = (deadline.is_some() && self.in_frame())
             .then(|| Clock::paused((self.end - self.start) as u64));
@@ -690,6 +728,7 @@ impl ReadState {
     /// ```
     pub fn set_shrink_to(&mut self, capacity: Option<usize>) {
         self.retention.set_keep(capacity.map(|c| c.max(self.step)));
+        self.refresh_plain();
     }
 
     /// The capacity the buffer shrinks back to, if it does.
@@ -901,6 +940,7 @@ impl ReadState {
         }
         (self.start, self.end) = (0, rest);
         let buffer = std::mem::replace(&mut self.buf, fresh);
+        self.refresh_plain();
         // The fresh buffer is within the first step, which is free.
         let charge = self.charge.as_mut().map(Charge::take);
         Some((buffer, charge))
@@ -966,6 +1006,142 @@ mod tests {
         let mut wire = (len as u32).to_be_bytes().to_vec();
         wire.resize(4 + len, 0xab);
         wire
+    }
+
+    /// Copies `bytes` into the state with one read.
+    fn put(state: &mut ReadState, bytes: &[u8]) {
+        state.read_buf().unwrap()[..bytes.len()].copy_from_slice(bytes);
+        state.filled(bytes.len(), Instant::now);
+    }
+
+    #[test]
+    fn the_plain_path_keeps_every_bound() {
+        let config = FrameConfig::default().max_frame_len(5);
+        let mut state = ReadState::with_capacity(config, 2 * STEP).unwrap();
+        // Frames of exactly the limit and of nothing, then one byte short of a whole frame.
+        put(
+            &mut state,
+            &[frame(5), frame(0), frame(3)[..6].to_vec()].concat(),
+        );
+        assert_eq!(state.decode().unwrap(), Some(4..9));
+        assert_eq!(state.decode().unwrap(), Some(13..13));
+        assert_eq!(state.decode().unwrap(), None);
+        assert_eq!(state.read_buffer(), &frame(3)[..6]);
+        put(&mut state, &frame(3)[6..]);
+        assert_eq!(state.decode().unwrap(), Some(17..20));
+        assert_eq!((state.stats().frames, state.stats().bytes), (3, 8));
+        // Every byte taken: the next read has the whole buffer again.
+        assert_eq!(state.read_buf().unwrap().len(), 2 * STEP);
+        // One byte over the limit goes to the decoder, which refuses it with its numbers.
+        put(&mut state, &frame(6));
+        assert!(matches!(
+            state.decode(),
+            Err(FrameError::TooLarge { len: 6, max: 5 })
+        ));
+        // A layout with more to it than the length is never taken as plain.
+        let config = FrameConfig::default().num_skip(0);
+        let mut state = ReadState::with_capacity(config, STEP).unwrap();
+        put(&mut state, &frame(2));
+        assert_eq!(state.decode().unwrap(), Some(0..6));
+    }
+
+    #[test]
+    fn a_deadline_set_between_buffered_frames_times_the_next_one_alone() {
+        let mut s = state();
+        let t0 = Instant::now();
+        let second = Duration::from_secs(1);
+        // Three bytes of the third frame's header.
+        put(
+            &mut s,
+            &[frame(1), frame(1), frame(4)[..3].to_vec()].concat(),
+        );
+        assert_eq!(s.decode().unwrap(), Some(4..5));
+        // A second per frame and one more per byte received: the third frame's 3 bytes
+        // earn it 3 more, the second frame's count for nothing.
+        let rate = FrameDeadline::with_rate(second, 1, 100 * second);
+        s.set_frame_deadline(Some(rate));
+        assert_eq!(s.decode().unwrap(), Some(9..10));
+        assert_eq!(s.decode().unwrap(), None);
+        s.resume_clock(|| t0);
+        assert_eq!(s.deadline(), Some(t0 + 4 * second));
+        assert!(matches!(
+            s.check_deadline(t0 + 4 * second),
+            Err(FrameError::TimedOut {
+                expected: 4,
+                received: 3,
+                ..
+            })
+        ));
+    }
+
+    /// Reads `wire` from `at` through `read_buf`, in reads as large as the room allows and
+    /// decoding after each, until a frame comes.
+    fn read_until_frame(s: &mut ReadState, wire: &[u8], at: &mut usize) -> Range<usize> {
+        for _ in 0..=wire.len() {
+            if let Some(range) = s.decode().unwrap() {
+                return range;
+            }
+            let room = s.read_buf().unwrap();
+            let n = room.len().min(wire.len() - *at);
+            room[..n].copy_from_slice(&wire[*at..*at + n]);
+            s.filled(n, Instant::now);
+            *at += n;
+        }
+        panic!("no frame in {wire:?}");
+    }
+
+    #[test]
+    fn a_grown_buffer_is_given_back_while_whole_frames_keep_coming() {
+        let mut s = state();
+        let wire = [frame(36), frame(2), frame(2)].concat();
+        let mut at = 0;
+        // Three reads of 16 bytes: the buffer grows past its retained size before the last
+        // one, which completes the large frame and brings a small one whole behind it.
+        let range = read_until_frame(&mut s, &wire, &mut at);
+        assert_eq!((range, at, s.capacity()), (4..40, 48, 48));
+        assert_eq!(s.decode().unwrap(), Some(4..6));
+        assert_eq!(s.capacity(), 2 * STEP);
+        assert_eq!(s.decode().unwrap(), None);
+    }
+
+    #[test]
+    fn a_buffer_grown_by_reads_alone_is_given_back_between_whole_frames() {
+        // A front end that reads three times before it decodes: the buffer grows to 48.
+        let mut s = state();
+        let wire = frame(2).repeat(8);
+        for chunk in wire.chunks(STEP) {
+            put(&mut s, chunk);
+        }
+        assert_eq!(s.capacity(), 3 * STEP);
+        for _ in 0..6 {
+            assert_eq!(s.decode().unwrap().map(|r| r.len()), Some(2));
+        }
+        assert_eq!(s.capacity(), 3 * STEP); // the sixth began with 18 bytes: over a step
+        assert_eq!(s.decode().unwrap(), Some(4..6));
+        assert_eq!(s.capacity(), 2 * STEP);
+        assert_eq!(s.decode().unwrap(), Some(10..12));
+    }
+
+    #[test]
+    fn a_smaller_retained_size_applies_at_the_next_frame() {
+        let mut s = state();
+        assert_eq!(feed(&mut s, &frame(20)), [20]);
+        assert_eq!(s.capacity(), 2 * STEP);
+        put(&mut s, &[frame(1), frame(1)].concat());
+        s.set_shrink_to(Some(STEP));
+        assert_eq!(s.decode().unwrap(), Some(4..5));
+        assert_eq!(s.capacity(), STEP);
+    }
+
+    #[test]
+    fn a_fresh_buffer_after_a_taken_one_takes_whole_frames_at_once() {
+        let mut s = state();
+        let range = read_until_frame(&mut s, &frame(40), &mut 0);
+        assert_eq!(s.plain_limit, 0); // a grown buffer: the next decode may shrink it
+        let (buffer, _) = s.take_buffer(&range).unwrap();
+        assert_eq!(&buffer[range], &[0xab; 40]);
+        assert_eq!(s.plain_limit, crate::DEFAULT_MAX_FRAME_LEN + 1);
+        assert_eq!(feed(&mut s, &frame(3)), [3]);
     }
 
     #[test]
