@@ -61,6 +61,9 @@ pub struct Frames<'a> {
     skip_oversized: bool,
     done: bool,
     decoder: FrameDecoder,
+    /// Payloads shorter than this are plain frames `next` takes by itself (see
+    /// `FrameDecoder::plain_limit`); 0 once the iterator has ended.
+    plain_limit: usize,
 }
 
 impl<'a> Frames<'a> {
@@ -91,6 +94,7 @@ impl<'a> Frames<'a> {
             general_consumed: 0,
             skip_oversized: config.get_oversize() == Oversize::Skip,
             done: false,
+            plain_limit: decoder.plain_limit(),
             decoder,
         })
     }
@@ -160,6 +164,11 @@ impl<'a> Frames<'a> {
         }
         let item = self.decode_general();
         self.whole = !self.done && self.decoder.decodes_whole();
+        self.plain_limit = if self.whole {
+            self.decoder.plain_limit()
+        } else {
+            0
+        };
         item
     }
 
@@ -211,7 +220,17 @@ impl<'a> Iterator for Frames<'a> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         // The common case, small enough to inline into the caller's loop: a whole frame
-        // of the default layout at a frame boundary.
+        // of the default layout at a frame boundary; plain, or with more to it.
+        if let Some((header, rest)) = self.rest.split_first_chunk::<4>() {
+            let len = u32::from_be_bytes(*header) as usize;
+            if len < self.plain_limit {
+                if let Some((frame, rest)) = rest.split_at_checked(len) {
+                    self.rest = rest;
+                    self.whole_frames += 1;
+                    return Some(Ok(frame));
+                }
+            }
+        }
         if self.whole {
             if let Some((frame, consumed)) = self.decoder.decode_whole(self.rest) {
                 self.rest = &self.rest[consumed..];
