@@ -350,6 +350,7 @@ impl FrameDecoder {
     /// bytes may take itself, with [`count_plain`](Self::count_plain): the layout is plain
     /// (the 4-byte length, then exactly that many bytes of payload, which is the frame) and
     /// the decoder between frames. 0 otherwise.
+    #[inline]
     pub(crate) fn plain_limit(&self) -> usize {
         if self.plain && self.decodes_whole() {
             self.max.saturating_add(1)

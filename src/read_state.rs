@@ -202,13 +202,17 @@ impl ReadState {
     }
 
     /// Recomputes `plain_limit`.
+    #[inline]
     fn refresh_plain(&mut self) {
-        self.plain_limit =
-            if self.frame_deadline.is_none() && self.buf.len() <= self.retention.limit() {
-                self.decoder.plain_limit()
-            } else {
-                0
-            };
+        let limit = self.decoder.plain_limit();
+        self.plain_limit = if limit != 0
+            && self.frame_deadline.is_none()
+            && self.buf.len() <= self.retention.limit()
+        {
+            limit
+        } else {
+            0
+        };
     }
 
     /// Decodes the next frame from the buffered bytes.
@@ -260,6 +264,7 @@ impl ReadState {
     }
 
     /// [`decode`](Self::decode) for everything but a whole plain frame.
+    #[inline(always)]
     fn decode_general(&mut self) -> Result<Option<Range<usize>>, FrameError> {
         // As in `read_buf`: only a buffer that grew and holds no more than a step may shrink.
         if self.buf.len() > self.retention.limit() && self.end - self.start <= self.step {
