@@ -1020,6 +1020,28 @@ mod tests {
     }
 
     #[test]
+    fn only_the_plain_layout_takes_the_plain_path() {
+        let plain = |config| ReadState::with_capacity(config, STEP).unwrap().plain_limit;
+        assert_eq!(
+            plain(FrameConfig::default()),
+            crate::DEFAULT_MAX_FRAME_LEN + 1
+        );
+        assert_eq!(plain(FrameConfig::default().max_frame_len(10)), 11);
+        for other in [
+            FrameConfig::default().checksum(crate::Checksum::Crc32c),
+            FrameConfig::default().length_field(crate::LengthField::U32Le),
+            FrameConfig::default().num_skip(0),
+        ] {
+            assert_eq!(plain(other), 0);
+        }
+        let mut s = state();
+        s.set_frame_deadline(Some(FrameDeadline::fixed(Duration::from_secs(1))));
+        assert_eq!(s.plain_limit, 0);
+        s.set_frame_deadline(None);
+        assert_eq!(s.plain_limit, crate::DEFAULT_MAX_FRAME_LEN + 1);
+    }
+
+    #[test]
     fn the_plain_path_keeps_every_bound() {
         let config = FrameConfig::default().max_frame_len(5);
         let mut state = ReadState::with_capacity(config, 2 * STEP).unwrap();

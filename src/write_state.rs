@@ -740,6 +740,21 @@ mod tests {
     }
 
     #[test]
+    fn only_the_plain_layout_takes_the_plain_path() {
+        let plain = |config| WriteState::with_capacity(config, 100).unwrap().plain_limit;
+        // Payloads up to the capacity less the header, or up to the limit.
+        assert_eq!(plain(FrameConfig::default()), 97);
+        assert_eq!(plain(FrameConfig::default().max_frame_len(10)), 11);
+        for other in [
+            FrameConfig::default().checksum(crate::Checksum::Crc32c),
+            FrameConfig::default().length_field(crate::LengthField::U32Le),
+            FrameConfig::default().length_adjustment(-4),
+        ] {
+            assert_eq!(plain(other), 0);
+        }
+    }
+
+    #[test]
     fn the_plain_path_keeps_every_bound() {
         let config = FrameConfig::default().max_frame_len(10);
         // A frame of exactly the capacity is buffered; not a byte more fits after it.
