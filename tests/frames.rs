@@ -201,6 +201,29 @@ fn read_stats_count_frames_and_skips() {
     );
 }
 
+#[test]
+fn read_stats_count_plain_frames_and_what_follows() {
+    // Two plain frames, one over the limit (skipped), then one more.
+    let wire = b"\x00\x00\x00\x02ab\x00\x00\x00\x00\x00\x00\x00\x03xyz\x00\x00\x00\x01k";
+    let cfg = FrameConfig::default()
+        .max_frame_len(2)
+        .oversize(Oversize::Skip);
+    let mut it = Frames::new(wire, cfg).unwrap();
+    assert_eq!(it.next().unwrap().unwrap(), b"ab");
+    assert_eq!(it.next().unwrap().unwrap(), b"");
+    assert_eq!(
+        (it.stats().frames, it.stats().bytes, it.position()),
+        (2, 2, 10)
+    );
+    it.by_ref().for_each(drop);
+    let s = it.stats();
+    assert_eq!(
+        (s.frames, s.bytes, s.skipped_frames, s.skipped_bytes),
+        (3, 3, 1, 7)
+    );
+    assert_eq!(it.position(), wire.len());
+}
+
 fn any_layout() -> impl Strategy<Value = FrameConfig> {
     (
         0..LengthField::ALL.len(),
