@@ -1193,18 +1193,7 @@ mod tests {
     #[test]
     fn memory_is_given_back_when_the_next_frame_is_asked_for() {
         let mut s = state();
-        let wire = frame(1000);
-        let mut at = 0;
-        let range = loop {
-            if let Some(range) = s.decode().unwrap() {
-                break range;
-            }
-            let room = s.read_buf().unwrap();
-            let n = room.len().min(wire.len() - at);
-            room[..n].copy_from_slice(&wire[at..at + n]);
-            s.filled(n, Instant::now);
-            at += n;
-        };
+        let range = read_until_frame(&mut s, &frame(1000), &mut 0);
         // Held while the frame may still be borrowed...
         assert_eq!((range.len(), s.capacity()), (1000, 1004));
         // ...and given back as soon as the next frame is asked for, before any read.
