@@ -30,6 +30,7 @@ use std::path::PathBuf;
 
 mod alloc;
 mod chart;
+mod cpu;
 mod decode;
 mod framed;
 mod growth;
@@ -118,6 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if opts.wants("stream") {
         let rows = stream::stream_part(&opts)?;
         report::stream_table(&rows, opts.reps);
+        report::cpu_table(&rows, opts.reps);
         chart::stream(&rows, &opts.charts.join("stream.svg"))?;
     }
     if opts.wants("pingpong") {

@@ -11,6 +11,22 @@ pub struct StreamRow {
     pub size: usize,
     pub frames: usize,
     pub rate: [f64; IMPLS.len()],
+    /// The CPU time of each implementation's sides, in the order of [`IMPLS`].
+    pub cpu: Vec<CpuRow>,
+}
+
+/// One implementation's CPU time per frame, reader and writer side (`None` where it did
+/// not run or the counters could not be read).
+pub struct CpuRow {
+    pub reader: Option<Side>,
+    pub writer: Option<Side>,
+}
+
+/// One side's CPU time: the median over runs of its time on a CPU per frame, and the share
+/// of its ticks spent in the kernel, summed over the runs.
+pub struct Side {
+    pub ns_per_frame: f64,
+    pub sys_share: Option<f64>,
 }
 
 /// One frame size, `TCP_NODELAY` setting and implementation: round-trip percentiles.
@@ -57,6 +73,43 @@ pub fn stream_table(rows: &[StreamRow], reps: usize) {
             tk / raw
         );
     }
+}
+
+/// CPU time per frame on each side, where the counters could be read.
+pub fn cpu_table(rows: &[StreamRow], reps: usize) {
+    println!("\n### CPU time per frame, reader and writer thread (median of {reps} runs)\n");
+    println!(
+        "Nanoseconds per frame: the run's (from the reader's start to its last frame), and\n\
+         each side's time on a CPU, with the share of it spent in the kernel (clock ticks\n\
+         summed over the runs). A side that used about the run's time was busy all along and\n\
+         set the pace.\n"
+    );
+    println!(
+        "| transport | frame | implementation | run | reader | in kernel | writer | in kernel |"
+    );
+    println!("|---|---|---|---:|---:|---:|---:|---:|");
+    for row in rows {
+        for ((imp, cpu), rate) in IMPLS.iter().zip(&row.cpu).zip(row.rate) {
+            let (Some(reader), Some(writer)) = (&cpu.reader, &cpu.writer) else {
+                continue;
+            };
+            println!(
+                "| {} | {} | {} | {:.1} | {:.1} | {} | {:.1} | {} |",
+                row.transport.name(),
+                label(row.size),
+                imp.title(),
+                1e9 / rate,
+                reader.ns_per_frame,
+                share(reader.sys_share),
+                writer.ns_per_frame,
+                share(writer.sys_share),
+            );
+        }
+    }
+}
+
+fn share(share: Option<f64>) -> String {
+    share.map_or_else(|| "-".to_string(), |s| format!("{:.0}%", 100.0 * s))
 }
 
 pub fn pingpong_table(rows: &[PingRow], reps: usize) {
