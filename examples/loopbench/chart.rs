@@ -21,6 +21,7 @@ const COLOURS: [RGBColor; IMPLS.len()] = [
     RGBColor(0xd6, 0x27, 0x28),
     RGBColor(0x2c, 0xa0, 0x2c),
     RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0xbb, 0xbb, 0xee),
 ];
 
 /// Frames/s by frame size, one line per implementation, a panel per transport.

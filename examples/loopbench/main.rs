@@ -10,8 +10,10 @@
 //! Flags: `--quick` (or `LOOPBENCH_QUICK=1`), `--reps N` (default 5), `--only
 //! stream|pingpong|memory|growth|decode` to run some parts only, `--charts DIR` (default
 //! `target/loopbench`) for the SVG charts, and, for streaming, `--transport tcp|unix`,
-//! `--size BYTES` and `--impl raw|hand|lenframe|tokio-util|lenframe-async|lenframe-codec`;
-//! each of the last four can be repeated. Needs the `tokio` feature (`--features tokio`).
+//! `--size BYTES` and `--impl
+//! raw|hand|lenframe|tokio-util|lenframe-async|lenframe-codec|raw+4` (`raw+4`: raw with
+//! payloads 4 bytes longer, the wire bytes of a framed payload); each of the last four can
+//! be repeated. Needs the `tokio` feature (`--features tokio`).
 //!
 //! Parts, one module each:
 //! - [`stream`]: one-way streaming of N frames of 16 B .. 1 MiB (about 256 MiB per run, at

@@ -49,22 +49,24 @@ pub fn stream_table(rows: &[StreamRow], reps: usize) {
     for imp in IMPLS {
         print!(" {} |", imp.title());
     }
-    println!(" lenframe/raw | lenframe/tokio-util | async/tokio-util | codec/tokio-util | async/lenframe | hand/raw | tokio-util/raw |");
-    println!("|---|---|---:|{}", "---:|".repeat(IMPLS.len() + 7));
+    println!(" lenframe/raw | lenframe/raw, 4 B more | lenframe/tokio-util | async/tokio-util | codec/tokio-util | async/lenframe | hand/raw | tokio-util/raw |");
+    println!("|---|---|---:|{}", "---:|".repeat(IMPLS.len() + 8));
     for row in rows {
-        let [raw, hand, lf, tk, asy, codec] = row.rate;
+        let [raw, hand, lf, tk, asy, codec, wide] = row.rate;
         print!(
             "| {} | {} | {} |",
             row.transport.name(),
             label(row.size),
             row.frames
         );
-        for r in row.rate {
-            print!(" {} ({:.0} MB/s) |", fmt_rate(r), r * row.size as f64 / 1e6);
+        for (imp, r) in IMPLS.iter().zip(row.rate) {
+            let bytes = imp.payload(row.size) as f64;
+            print!(" {} ({:.0} MB/s) |", fmt_rate(r), r * bytes / 1e6);
         }
         println!(
-            " {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            " {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
             lf / raw,
+            lf / wide,
             lf / tk,
             asy / tk,
             codec / tk,

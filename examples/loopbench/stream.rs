@@ -25,16 +25,21 @@ pub enum Impl {
     Async,
     /// `lenframe::FrameCodec` in tokio-util's `FramedRead` / `FramedWrite`.
     Codec,
+    /// Raw, with unframed payloads four bytes longer: the same bytes on the wire per frame
+    /// as a 4-byte header and the payload, and so the same `read` and `write` sizes. Its
+    /// frames/s is the most a framing layer can reach if framing cost nothing but bytes.
+    RawWide,
 }
 
 /// Every implementation, in the order of the table's columns.
-pub const IMPLS: [Impl; 6] = [
+pub const IMPLS: [Impl; 7] = [
     Impl::Raw,
     Impl::Hand,
     Impl::Lenframe,
     Impl::Tokio,
     Impl::Async,
     Impl::Codec,
+    Impl::RawWide,
 ];
 
 impl Impl {
@@ -47,6 +52,7 @@ impl Impl {
             Impl::Tokio => "tokio-util",
             Impl::Async => "lenframe-async",
             Impl::Codec => "lenframe-codec",
+            Impl::RawWide => "raw+4",
         }
     }
 
@@ -59,6 +65,15 @@ impl Impl {
             Impl::Tokio => "tokio-util",
             Impl::Async => "lenframe async",
             Impl::Codec => "lenframe codec",
+            Impl::RawWide => "raw, 4 B more",
+        }
+    }
+
+    /// The bytes it writes as one message for frames of `size` bytes.
+    pub fn payload(self, size: usize) -> usize {
+        match self {
+            Impl::RawWide => size + 4,
+            _ => size,
         }
     }
 }
@@ -83,6 +98,7 @@ pub struct Run {
 /// Streams `frames` frames of `size` bytes one way.
 pub fn stream_once(t: Transport, imp: Impl, size: usize, frames: usize) -> io::Result<Run> {
     let (tx, rx) = pair(t)?;
+    let size = imp.payload(size);
     let start = Arc::new(Barrier::new(2));
     let writer = {
         let start = Arc::clone(&start);
@@ -91,7 +107,7 @@ pub fn stream_once(t: Transport, imp: Impl, size: usize, frames: usize) -> io::R
                 let payload = vec![0xa5u8; size];
                 let p = &payload;
                 match imp {
-                    Impl::Raw => raw::stream_write(tx, &start, p, frames),
+                    Impl::Raw | Impl::RawWide => raw::stream_write(tx, &start, p, frames),
                     Impl::Hand => hand::stream_write(tx, &start, p, frames),
                     Impl::Lenframe => lenframe_blocking::stream_write(tx, &start, p, frames),
                     Impl::Async => lenframe_async::stream_write(tx, &start, p, frames),
@@ -106,7 +122,7 @@ pub fn stream_once(t: Transport, imp: Impl, size: usize, frames: usize) -> io::R
     let reader = thread::spawn(move || {
         Cpu::measure(|| {
             let began = match imp {
-                Impl::Raw => raw::stream_read(rx, &start, size, frames),
+                Impl::Raw | Impl::RawWide => raw::stream_read(rx, &start, size, frames),
                 Impl::Hand => hand::stream_read(rx, &start, size, frames),
                 Impl::Lenframe => lenframe_blocking::stream_read(rx, &start, size, frames),
                 Impl::Async => lenframe_async::stream_read(rx, &start, size, frames),
@@ -136,10 +152,13 @@ pub fn stream_part(opts: &Opts) -> io::Result<Vec<StreamRow>> {
         if !opts.transports.is_empty() && !opts.transports.contains(&name) {
             continue;
         }
-        for size in SIZES {
-            if !opts.sizes.is_empty() && !opts.sizes.contains(&size) {
-                continue;
-            }
+        // `--size` may name any size, not only the table's.
+        let sizes = if opts.sizes.is_empty() {
+            &SIZES[..]
+        } else {
+            &opts.sizes[..]
+        };
+        for &size in sizes {
             let frames = frames_for(size, opts.quick);
             let mut secs: Vec<Vec<f64>> = vec![Vec::new(); IMPLS.len()];
             let mut cpu: Vec<CpuRuns> = vec![CpuRuns::default(); IMPLS.len()];
