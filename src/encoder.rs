@@ -109,7 +109,7 @@ pub struct FrameEncoder {
     config: FrameConfig,
     max: usize,
     /// The layout is the default one (a 4-byte big-endian field at offset 0, no length
-    /// adjustment), whose field is the payload's length and whose header `append_header`
+    /// adjustment), whose field is the payload's length and whose header `write_header`
     /// writes directly.
     #[cfg(feature = "std")]
     default_layout: bool,
@@ -187,7 +187,7 @@ impl FrameEncoder {
         (self.default_layout && self.checksum == Checksum::None).then_some(self.max)
     }
 
-    /// The header's length for a length field holding `field`. (This and `append_header`
+    /// The header's length for a length field holding `field`. (This and `write_header`
     /// are the blocking writer's fast path.)
     #[cfg(feature = "std")]
     #[inline(always)]
@@ -199,29 +199,28 @@ impl FrameEncoder {
         self.config.get_length_field_offset() + self.config.get_length_field().encoded_len(field)
     }
 
-    /// Appends the header whose length field holds `field` (from
-    /// [`field_value`](Self::field_value)) to `out`: what [`Header::write_into`] appends,
-    /// without building the `Header`.
+    /// Writes the header whose length field holds `field` (from
+    /// [`field_value`](Self::field_value)) into `out`, which holds exactly
+    /// [`header_len`](Self::header_len) bytes: what [`Header::write_into`] appends, without
+    /// building the `Header`.
     #[cfg(feature = "std")]
     #[inline(always)]
-    pub(crate) fn append_header(&self, field: u64, out: &mut Vec<u8>) {
+    pub(crate) fn write_header(&self, field: u64, out: &mut [u8]) {
         if self.default_layout {
             // `field` fits: the config limits it to what a u32 holds.
-            out.extend_from_slice(&(field as u32).to_be_bytes());
+            out.copy_from_slice(&(field as u32).to_be_bytes());
             return;
         }
-        let offset = self.config.get_length_field_offset();
-        if offset > 0 {
-            out.resize(out.len() + offset, 0);
-        }
+        let (zeros, out) = out.split_at_mut(self.config.get_length_field_offset());
+        zeros.fill(0);
         let mut bytes = [0; MAX_VARINT_LEN];
         let n = self.config.get_length_field().write(field, &mut bytes);
         // Copies of a constant size compile to a single store; the common widths get one.
         match n {
-            4 => out.extend_from_slice(&bytes[..4]),
-            2 => out.extend_from_slice(&bytes[..2]),
-            8 => out.extend_from_slice(&bytes[..8]),
-            _ => out.extend_from_slice(&bytes[..n]),
+            4 => out.copy_from_slice(&bytes[..4]),
+            2 => out.copy_from_slice(&bytes[..2]),
+            8 => out.copy_from_slice(&bytes[..8]),
+            _ => out.copy_from_slice(&bytes[..n]),
         }
     }
 

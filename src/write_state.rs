@@ -56,9 +56,12 @@ const PLAIN_HEADER: usize = 4;
 #[derive(Debug)]
 pub struct WriteState {
     encoder: FrameEncoder,
-    /// Accepted bytes; `buf[written..]` have not gone out yet.
+    /// Accepted bytes in `buf[..end]`, of which `buf[written..end]` have not gone out yet.
+    /// The buffer is initialised throughout: bytes past `end` are room for the next frames
+    /// (see [`room`](Self::room)), so that a frame is copied in without a capacity check.
     buf: Vec<u8>,
     written: usize,
+    end: usize,
     capacity: usize,
     flow: Flow,
     stats: FrameStats,
@@ -66,8 +69,9 @@ pub struct WriteState {
     retention: Retention,
     charge: Option<Charge>,
     /// Payloads shorter than this may take [`accept`](Self::accept)'s plain path: the layout
-    /// is plain ([`FrameEncoder::plain_max`]), the state open, and the frame no larger than
-    /// the capacity. 0 when any of that is not so. Kept in step with `flow` by `set_flow`.
+    /// is plain ([`FrameEncoder::plain_max`]), the state open, the frame no larger than the
+    /// capacity, and the buffer's room within the capacity. 0 when any of that is not so.
+    /// Recomputed by `refresh_plain` whenever one of these changes.
     plain_limit: usize,
 }
 
@@ -177,6 +181,7 @@ impl WriteState {
             encoder: FrameEncoder::new(config)?,
             buf: Vec::new(),
             written: 0,
+            end: 0,
             capacity,
             flow: Flow::Open,
             stats: FrameStats::default(),
@@ -191,10 +196,56 @@ impl WriteState {
     /// Sets whether the state takes new frames, and with it `plain_limit`.
     fn set_flow(&mut self, flow: Flow) {
         self.flow = flow;
-        self.plain_limit = match (flow, self.encoder.plain_max()) {
-            (Flow::Open, Some(max)) => max.min(self.capacity.saturating_sub(PLAIN_HEADER)) + 1,
+        match flow {
+            Flow::Open => self.refresh_plain(),
+            Flow::Large { .. } | Flow::Poisoned => self.plain_limit = 0,
+        }
+    }
+
+    /// Recomputes `plain_limit`. Room past the capacity (left by the rest of a large frame)
+    /// is given up, but not freed, once the bytes fit within the capacity again: the plain
+    /// path's one bounds check, against the buffer's length, then also keeps to the
+    /// capacity.
+    fn refresh_plain(&mut self) {
+        if self.buf.len() > self.capacity && self.end <= self.capacity {
+            self.buf.truncate(self.capacity);
+        }
+        self.plain_limit = match (self.flow, self.encoder.plain_max()) {
+            (Flow::Open, Some(max)) if self.buf.len() <= self.capacity => {
+                max.min(self.capacity.saturating_sub(PLAIN_HEADER)) + 1
+            }
             _ => 0,
         };
+    }
+
+    /// Makes room in the buffer up to `end`.
+    #[inline]
+    fn room(&mut self, end: usize) {
+        if end > self.buf.len() {
+            self.grow(end);
+        }
+    }
+
+    /// Grows the buffer to hold `end` bytes: while frames are batched, by doubling up to the
+    /// capacity; past it (only ever a large frame's header or rest), exactly.
+    #[inline(never)]
+    fn grow(&mut self, end: usize) {
+        let len = self.buf.len();
+        let new_len = if end <= self.capacity {
+            end.max(2 * len).min(self.capacity)
+        } else {
+            end
+        };
+        self.buf.reserve_exact(new_len - len);
+        self.buf.resize(new_len, 0);
+    }
+
+    /// Copies `bytes` in after the accepted ones.
+    fn append(&mut self, bytes: &[u8]) {
+        let end = self.end + bytes.len();
+        self.room(end);
+        self.buf[self.end..end].copy_from_slice(bytes);
+        self.end = end;
     }
 
     /// Offers a frame: buffers it, asks for the buffer to be written first, or hands back a
@@ -222,38 +273,48 @@ impl WriteState {
     #[inline(always)]
     pub fn accept(&mut self, payload: &[u8]) -> Result<Accept, FrameError> {
         let len = payload.len();
-        // The plain path: one comparison stands for the state, the layout and the limit.
-        if len < self.plain_limit && self.buf.len() + len + PLAIN_HEADER <= self.capacity {
-            self.buf.extend_from_slice(&(len as u32).to_be_bytes());
-            self.buf.extend_from_slice(payload);
-            self.count(len);
-            return Ok(Accept::Buffered);
+        // The plain path: one comparison stands for the state, the layout and the limit, and
+        // the slice's bounds check for the room left within the capacity.
+        if len < self.plain_limit {
+            if let Some(frame) = self.buf.get_mut(self.end..self.end + PLAIN_HEADER + len) {
+                let (header, body) = frame.split_at_mut(PLAIN_HEADER);
+                header.copy_from_slice(&(len as u32).to_be_bytes());
+                body.copy_from_slice(payload);
+                self.end += PLAIN_HEADER + len;
+                self.count(len);
+                return Ok(Accept::Buffered);
+            }
         }
         self.check_usable()?;
-        let field = self.encoder.field_value(payload.len())?;
+        let field = self.encoder.field_value(len)?;
         let trailer_len = self.encoder.trailer_len();
-        let frame_len = self.encoder.header_len(field) + payload.len() + trailer_len;
+        let header_len = self.encoder.header_len(field);
+        let frame_len = header_len + len + trailer_len;
         if frame_len > self.capacity {
             return Ok(Accept::Large);
         }
-        if self.buf.len() + frame_len > self.capacity {
-            if self.buf.len() - self.written + frame_len > self.capacity {
+        if self.end + frame_len > self.capacity {
+            if self.end - self.written + frame_len > self.capacity {
                 // Bytes are pending: a frame no larger than the capacity fits in an empty
                 // buffer.
                 return Ok(Accept::FlushFirst);
             }
             // Only written bytes stand in the way (a flush stopped short): drop them rather
             // than grow, or a peer that keeps the buffer just short of empty grows it forever.
-            self.buf.drain(..self.written);
+            self.buf.copy_within(self.written..self.end, 0);
+            self.end -= self.written;
             self.written = 0;
         }
-        let mark = self.buf.len();
-        self.encoder.append_header(field, &mut self.buf);
-        self.buf.extend_from_slice(payload);
+        let mark = self.end;
+        self.room(mark + frame_len);
+        let (header, rest) = self.buf[mark..].split_at_mut(header_len);
+        self.encoder.write_header(field, header);
+        rest[..len].copy_from_slice(payload);
+        self.end = mark + header_len + len;
         if trailer_len != 0 {
             self.append_trailer(mark);
         }
-        self.count(payload.len());
+        self.count(len);
         Ok(Accept::Buffered)
     }
 
@@ -262,8 +323,8 @@ impl WriteState {
     /// small-frame path stays short.
     #[inline(never)]
     fn append_trailer(&mut self, mark: usize) {
-        let trailer = self.encoder.trailer(&self.buf[mark..], &[]);
-        self.buf.extend_from_slice(trailer.as_bytes());
+        let trailer = self.encoder.trailer(&self.buf[mark..self.end], &[]);
+        self.append(trailer.as_bytes());
     }
 
     /// Starts a frame [`accept`](Self::accept) answered [`Accept::Large`] for: puts its
@@ -280,17 +341,19 @@ impl WriteState {
     #[inline(never)]
     pub fn begin_large(&mut self, payload: &[u8]) -> Result<LargeWrite, FrameError> {
         self.check_usable()?;
-        let header = self.encoder.header(payload.len())?;
-        let mark = self.buf.len();
-        // Room for the header alone: doubling a buffer that holds the rest of an earlier
-        // large frame would hold twice that rest.
-        self.buf.reserve_exact(header.encoded_len());
-        header.write_into(&mut self.buf);
+        let field = self.encoder.field_value(payload.len())?;
+        let mark = self.end;
+        let end = mark + self.encoder.header_len(field);
+        // Room for the header alone past the capacity (`room`): doubling a buffer that
+        // holds the rest of an earlier large frame would hold twice that rest.
+        self.room(end);
+        self.encoder.write_header(field, &mut self.buf[mark..end]);
+        self.end = end;
         self.set_flow(Flow::Large { len: payload.len() });
         Ok(LargeWrite {
             mark,
             sent: 0,
-            trailer: self.encoder.trailer(&self.buf[mark..], payload),
+            trailer: self.encoder.trailer(&self.buf[mark..self.end], payload),
             trailer_sent: 0,
             done: false,
         })
@@ -320,7 +383,7 @@ impl WriteState {
         payload: &'a [u8],
     ) -> [IoSlice<'a>; 3] {
         [
-            IoSlice::new(&self.buf[self.written..]),
+            IoSlice::new(&self.buf[self.written..self.end]),
             IoSlice::new(payload.get(large.sent..).unwrap_or_default()),
             IoSlice::new(large.trailer_rest()),
         ]
@@ -365,13 +428,13 @@ impl WriteState {
             Ok(n) => {
                 // A writer that claims more than it was given is broken; never count past
                 // what it was given.
-                let from_buf = n.min(self.buf.len() - self.written);
+                let from_buf = n.min(self.end - self.written);
                 self.written += from_buf;
                 let from_payload = (n - from_buf).min(payload.len() - large.sent);
                 large.sent += from_payload;
                 let from_trailer = (n - from_buf - from_payload).min(large.trailer_rest().len());
                 large.trailer_sent += from_trailer;
-                if self.written < self.buf.len()
+                if self.written < self.end
                     || large.sent < payload.len()
                     || !large.trailer_rest().is_empty()
                 {
@@ -421,9 +484,9 @@ impl WriteState {
             return true;
         }
         large.done = true;
-        self.set_flow(Flow::Open);
         if self.written <= large.mark {
-            self.buf.truncate(large.mark);
+            self.end = large.mark;
+            self.set_flow(Flow::Open);
             return false;
         }
         let (rest, trailer) = (
@@ -431,9 +494,10 @@ impl WriteState {
             large.trailer_rest(),
         );
         let old = self.buf.capacity();
-        self.buf.reserve_exact(rest.len() + trailer.len());
-        self.buf.extend_from_slice(rest);
-        self.buf.extend_from_slice(trailer);
+        self.room(self.end + rest.len() + trailer.len());
+        self.append(rest);
+        self.append(trailer);
+        self.set_flow(Flow::Open);
         self.retention
             .grow(old, self.buf.capacity(), self.stats.frames);
         if let Some(charge) = &mut self.charge {
@@ -451,7 +515,7 @@ impl WriteState {
     /// See [`WriteState`].
     #[inline]
     pub fn pending(&self) -> &[u8] {
-        &self.buf[self.written..]
+        &self.buf[self.written..self.end]
     }
 
     /// Records the result of one write of [`pending`](Self::pending).
@@ -481,8 +545,8 @@ impl WriteState {
         match result {
             Ok(0) => Err(self.fail(io::ErrorKind::WriteZero.into())),
             Ok(n) => {
-                self.written = (self.written + n).min(self.buf.len());
-                if self.written == self.buf.len() {
+                self.written = (self.written + n).min(self.end);
+                if self.written == self.end {
                     self.clear();
                 }
                 Ok(())
@@ -518,8 +582,12 @@ impl WriteState {
     }
 
     fn clear(&mut self) {
-        self.buf.clear();
+        self.end = 0;
         self.written = 0;
+        if self.buf.len() > self.capacity {
+            // Room the rest of a large frame took past the capacity.
+            self.refresh_plain();
+        }
         if self.buf.capacity() > self.retention.limit() {
             self.shrink_if_due();
         }
@@ -543,7 +611,7 @@ impl WriteState {
     /// Turns an I/O error into the error to return, poisoning the state when it is not
     /// transient and accepted bytes are left unwritten.
     fn fail(&mut self, e: io::Error) -> FrameError {
-        if !is_transient(e.kind()) && self.written < self.buf.len() {
+        if !is_transient(e.kind()) && self.written < self.end {
             self.set_flow(Flow::Poisoned);
         }
         FrameError::Io(e)
@@ -710,6 +778,7 @@ impl WriteState {
     /// # Ok::<(), lenframe::FrameError>(())
     /// ```
     pub fn into_pending(mut self) -> Vec<u8> {
+        self.buf.truncate(self.end);
         self.buf.drain(..self.written);
         self.buf
     }
@@ -751,6 +820,120 @@ mod tests {
             FrameConfig::default().length_adjustment(-4),
         ] {
             assert_eq!(plain(other), 0);
+        }
+    }
+
+    /// Writes every pending byte.
+    fn drain(state: &mut WriteState) -> Vec<u8> {
+        let out = state.pending().to_vec();
+        state.record_write(Ok(out.len())).unwrap();
+        out
+    }
+
+    #[test]
+    fn the_buffer_grows_by_doubling_up_to_the_capacity_and_no_further() {
+        let mut state = WriteState::with_capacity(FrameConfig::default(), 100).unwrap();
+        let mut sizes = Vec::new();
+        for _ in 0..16 {
+            assert!(matches!(state.accept(b"ab").unwrap(), Accept::Buffered));
+            sizes.push(state.buffer_capacity());
+        }
+        // 6 bytes a frame: room for one, then doubled, then the capacity and no more.
+        assert_eq!(
+            sizes,
+            [6, 12, 24, 24, 48, 48, 48, 48, 96, 96, 96, 96, 96, 96, 96, 96]
+        );
+        // An empty frame fills the capacity exactly: the buffer grows to it, not to twice 96.
+        assert!(matches!(state.accept(b"").unwrap(), Accept::Buffered));
+        assert_eq!((state.pending().len(), state.buffer_capacity()), (100, 100));
+        assert!(matches!(state.accept(b"").unwrap(), Accept::FlushFirst));
+        // Once written, the same room takes the next frames with nothing left of the old.
+        let mut expected = b"\x00\x00\x00\x02ab".repeat(16);
+        expected.extend_from_slice(&[0; 4]);
+        assert_eq!(drain(&mut state), expected);
+        assert!(matches!(state.accept(b"cd").unwrap(), Accept::Buffered));
+        assert_eq!(drain(&mut state), b"\x00\x00\x00\x02cd");
+        assert_eq!(state.buffer_capacity(), 100);
+    }
+
+    #[test]
+    fn room_left_by_a_large_frame_never_batches_past_the_capacity() {
+        let mut state = WriteState::with_capacity(FrameConfig::default(), 8).unwrap();
+        assert!(matches!(state.accept(b"a").unwrap(), Accept::Buffered));
+        // A large frame whose header alone goes past the capacity, taken back unwritten:
+        // the buffer holds the first frame again, and the room past the capacity is not
+        // used for the next one.
+        let payload = [9u8; 20];
+        assert!(matches!(state.accept(&payload).unwrap(), Accept::Large));
+        let mut large = state.begin_large(&payload).unwrap();
+        assert!(!state.large_stop(&mut large, &payload));
+        assert_eq!(state.pending(), b"\x00\x00\x00\x01a");
+        assert!(matches!(state.accept(b"bc").unwrap(), Accept::FlushFirst));
+        assert_eq!(drain(&mut state), b"\x00\x00\x00\x01a");
+        // A large frame stopped part-way: its rest is buffered past the capacity, and a
+        // small frame waits until the rest has gone out.
+        let mut large = state.begin_large(&payload).unwrap();
+        assert!(state.large_progress(&mut large, &payload, Ok(6)).is_none());
+        assert!(state.large_stop(&mut large, &payload));
+        assert_eq!(state.pending(), [9u8; 18]);
+        assert_eq!(state.plain_limit, 0);
+        assert!(matches!(state.accept(b"bc").unwrap(), Accept::FlushFirst));
+        // Most of the rest goes out; an empty frame moves the last 3 bytes to the front
+        // and fits behind them, a second would not.
+        state.record_write(Ok(15)).unwrap();
+        assert!(matches!(state.accept(b"").unwrap(), Accept::Buffered));
+        assert!(matches!(state.accept(b"").unwrap(), Accept::FlushFirst));
+        assert_eq!(drain(&mut state), [9, 9, 9, 0, 0, 0, 0]);
+        // With everything written the room is the capacity again, and the plain path
+        // takes frames up to it.
+        assert_eq!(state.plain_limit, 5);
+        for _ in 0..2 {
+            assert!(matches!(state.accept(b"").unwrap(), Accept::Buffered));
+        }
+        assert!(matches!(state.accept(b"").unwrap(), Accept::FlushFirst));
+        assert_eq!(drain(&mut state), [0u8; 8]);
+        assert_eq!(state.stats().frames, 5);
+    }
+
+    #[test]
+    fn old_bytes_in_the_room_never_reach_the_wire() {
+        // Layouts whose headers hold zeros (an offset) or vary in length, after the room
+        // held other bytes: every frame is exactly what the encoder makes.
+        for config in [
+            FrameConfig::default().length_field_offset(3),
+            FrameConfig::default().length_field(crate::LengthField::Varint),
+            FrameConfig::default().checksum(crate::Checksum::Crc32c),
+        ] {
+            let encoder = FrameEncoder::new(config).unwrap();
+            let mut state = WriteState::with_capacity(config, 64).unwrap();
+            assert!(matches!(
+                state.accept(&[0xff; 50]).unwrap(),
+                Accept::Buffered
+            ));
+            drain(&mut state);
+            let mut expected = Vec::new();
+            for payload in [&b"x"[..], &[0xee; 300], b""] {
+                encoder.encode(payload, &mut expected).unwrap();
+                match state.accept(payload).unwrap() {
+                    Accept::Buffered => {}
+                    Accept::Large => {
+                        let mut large = state.begin_large(payload).unwrap();
+                        // The bytes buffered before it, its header and payload, in one write.
+                        let wire: Vec<u8> = state
+                            .large_slices(&large, payload)
+                            .iter()
+                            .flat_map(|s| s.iter().copied())
+                            .collect();
+                        let done = state.large_progress(&mut large, payload, Ok(wire.len()));
+                        assert!(matches!(done, Some(Ok(()))), "{config:?}");
+                        assert_eq!(wire, expected, "{config:?}");
+                        expected.clear();
+                        continue;
+                    }
+                    Accept::FlushFirst => unreachable!("{config:?}"),
+                }
+            }
+            assert_eq!(drain(&mut state), expected, "{config:?}");
         }
     }
 
