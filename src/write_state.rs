@@ -854,6 +854,17 @@ mod tests {
         assert!(matches!(state.accept(b"cd").unwrap(), Accept::Buffered));
         assert_eq!(drain(&mut state), b"\x00\x00\x00\x02cd");
         assert_eq!(state.buffer_capacity(), 100);
+        // A layout off the plain path grows the same way, and only when a frame does not
+        // fit: 10 bytes a frame with a CRC-32C trailer.
+        let config = FrameConfig::default().checksum(crate::Checksum::Crc32c);
+        let mut state = WriteState::with_capacity(config, 100).unwrap();
+        let mut sizes = Vec::new();
+        for _ in 0..10 {
+            assert!(matches!(state.accept(b"ab").unwrap(), Accept::Buffered));
+            sizes.push(state.buffer_capacity());
+        }
+        assert_eq!(sizes, [10, 20, 40, 40, 80, 80, 80, 80, 100, 100]);
+        assert!(matches!(state.accept(b"ab").unwrap(), Accept::FlushFirst));
     }
 
     #[test]
