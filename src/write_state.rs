@@ -868,6 +868,26 @@ mod tests {
     }
 
     #[test]
+    fn written_bytes_make_way_for_a_frame_that_fits_exactly() {
+        // 6 bytes buffered, 4 of them written: a frame of 8 fits exactly behind the other 2
+        // once they move to the front.
+        let mut state = WriteState::with_capacity(FrameConfig::default(), 10).unwrap();
+        assert!(matches!(state.accept(b"ab").unwrap(), Accept::Buffered));
+        state.record_write(Ok(4)).unwrap();
+        assert!(matches!(state.accept(b"wxyz").unwrap(), Accept::Buffered));
+        assert_eq!(state.pending(), b"ab\x00\x00\x00\x04wxyz");
+        // One byte more and the pending bytes must go first.
+        assert!(matches!(state.accept(b"").unwrap(), Accept::FlushFirst));
+        // A 1-byte frame (an empty payload behind a varint) and then one of exactly the
+        // capacity: that one waits for a flush.
+        let config = FrameConfig::default().length_field(crate::LengthField::Varint);
+        let mut state = WriteState::with_capacity(config, 10).unwrap();
+        assert!(matches!(state.accept(b"").unwrap(), Accept::Buffered));
+        assert!(matches!(state.accept(&[5; 9]).unwrap(), Accept::FlushFirst));
+        assert_eq!(state.pending(), b"\x00");
+    }
+
+    #[test]
     fn room_left_by_a_large_frame_never_batches_past_the_capacity() {
         let mut state = WriteState::with_capacity(FrameConfig::default(), 8).unwrap();
         assert!(matches!(state.accept(b"a").unwrap(), Accept::Buffered));
