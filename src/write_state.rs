@@ -927,6 +927,25 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_frame_holds_exactly_its_rest_and_trailer() {
+        // 4-byte header, 20-byte payload, 4-byte CRC-32C trailer, in an 8-byte capacity.
+        let config = FrameConfig::default().checksum(crate::Checksum::Crc32c);
+        let mut expected = Vec::new();
+        FrameEncoder::new(config)
+            .unwrap()
+            .encode(&[3; 20], &mut expected)
+            .unwrap();
+        let mut state = WriteState::with_capacity(config, 8).unwrap();
+        let mut large = state.begin_large(&[3; 20]).unwrap();
+        assert!(state.large_progress(&mut large, &[3; 20], Ok(6)).is_none());
+        assert!(state.large_stop(&mut large, &[3; 20]));
+        // The header and 2 payload bytes went out; the room is the other 22 behind the
+        // header's 4, not a byte more.
+        assert_eq!(state.pending(), &expected[6..]);
+        assert_eq!(state.buffer_capacity(), 4 + 18 + 4);
+    }
+
+    #[test]
     fn old_bytes_in_the_room_never_reach_the_wire() {
         // Layouts whose headers hold zeros (an offset) or vary in length, after the room
         // held other bytes: every frame is exactly what the encoder makes.
