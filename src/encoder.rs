@@ -181,7 +181,7 @@ impl FrameEncoder {
 
     /// The longest payload of a plain frame, when every frame of this layout is plain: a
     /// 4-byte big-endian field holding the payload's length at offset 0, no checksum. Such a
-    /// frame is the field's 4 bytes then the payload, which `WriteState` appends directly.
+    /// frame is the field's 4 bytes then the payload, which `WriteState` copies in directly.
     #[cfg(feature = "std")]
     pub(crate) fn plain_max(&self) -> Option<usize> {
         (self.default_layout && self.checksum == Checksum::None).then_some(self.max)

@@ -193,7 +193,8 @@ impl WriteState {
         Ok(state)
     }
 
-    /// Sets whether the state takes new frames, and with it `plain_limit`.
+    /// Sets whether the state takes new frames, and with it `plain_limit` (see
+    /// `refresh_plain`, which may also give up room past the capacity).
     fn set_flow(&mut self, flow: Flow) {
         self.flow = flow;
         match flow {
@@ -304,6 +305,7 @@ impl WriteState {
             self.buf.copy_within(self.written..self.end, 0);
             self.end -= self.written;
             self.written = 0;
+            self.refresh_plain();
         }
         let mark = self.end;
         self.room(mark + frame_len);
@@ -485,7 +487,9 @@ impl WriteState {
         }
         large.done = true;
         if self.written <= large.mark {
-            self.end = large.mark;
+            // Only the bytes before the frame stay, and of those only what a write (a
+            // `record_write` called out of turn) has not already taken.
+            self.end = large.mark.min(self.end);
             self.set_flow(Flow::Open);
             return false;
         }
@@ -585,7 +589,7 @@ impl WriteState {
         self.end = 0;
         self.written = 0;
         if self.buf.len() > self.capacity {
-            // Room the rest of a large frame took past the capacity.
+            // Room a large frame's header or buffered rest took past the capacity.
             self.refresh_plain();
         }
         if self.buf.capacity() > self.retention.limit() {
@@ -671,8 +675,8 @@ impl WriteState {
         self.capacity
     }
 
-    /// The bytes the buffer holds allocated: up to about the [`capacity`](Self::capacity)
-    /// while frames are batched, more while the rest of a large frame whose write stopped
+    /// The bytes the buffer holds allocated: up to the [`capacity`](Self::capacity) while
+    /// frames are batched, more while the rest of a large frame whose write stopped
     /// part-way waits to go out, and back within [`shrink_to`](Self::shrink_to) once it has.
     ///
     /// # Examples
@@ -913,6 +917,8 @@ mod tests {
         // and fits behind them, a second would not.
         state.record_write(Ok(15)).unwrap();
         assert!(matches!(state.accept(b"").unwrap(), Accept::Buffered));
+        // With the rest moved to the front the room is the capacity again.
+        assert_eq!(state.plain_limit, 5);
         assert!(matches!(state.accept(b"").unwrap(), Accept::FlushFirst));
         assert_eq!(drain(&mut state), [9, 9, 9, 0, 0, 0, 0]);
         // With everything written the room is the capacity again, and the plain path
@@ -943,6 +949,28 @@ mod tests {
         // header's 4, not a byte more.
         assert_eq!(state.pending(), &expected[6..]);
         assert_eq!(state.buffer_capacity(), 4 + 18 + 4);
+    }
+
+    #[test]
+    fn a_frame_taken_back_after_a_write_out_of_turn_leaves_nothing_twice() {
+        // `record_write` between `begin_large` and `large_stop`, for everything pending:
+        // the bytes before the frame went out with its header, and none comes back.
+        let mut state = WriteState::with_capacity(FrameConfig::default(), 8).unwrap();
+        assert!(matches!(state.accept(b"a").unwrap(), Accept::Buffered));
+        let mut large = state.begin_large(&[9; 20]).unwrap();
+        state.record_write(Ok(9)).unwrap();
+        assert!(!state.large_stop(&mut large, &[9; 20]));
+        assert_eq!(state.pending(), b"");
+        // The same after a stopped frame's rest had grown the buffer past the capacity.
+        let mut large = state.begin_large(&[9; 20]).unwrap();
+        assert!(state.large_progress(&mut large, &[9; 20], Ok(6)).is_none());
+        assert!(state.large_stop(&mut large, &[9; 20]));
+        let mut large = state.begin_large(&[9; 20]).unwrap();
+        state.record_write(Ok(22)).unwrap();
+        assert!(!state.large_stop(&mut large, &[9; 20]));
+        assert_eq!(state.pending(), b"");
+        assert!(matches!(state.accept(b"b").unwrap(), Accept::Buffered));
+        assert_eq!(state.pending(), b"\x00\x00\x00\x01b");
     }
 
     #[test]
